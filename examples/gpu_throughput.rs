@@ -1,0 +1,114 @@
+//! GPU throughput: samples per second of a warm `GpuBackend`.
+//!
+//! ```text
+//! cargo run --release --example gpu_throughput -- [--limbs] [--software] [COUNT ...]
+//! ```
+//!
+//! Prints the adapter, the shader variant and the best of three timings for
+//! each COUNT (default 1e9 and 1e10 samples), after a bit-exact check: the
+//! GPU's count of 1e8 samples against the sum of GPU pieces, and of 1e7
+//! samples against the reference `stream::count_hits` on all CPU cores.
+
+use std::time::Instant;
+
+use pi::gpu::{GpuBackend, GpuOptions};
+use pi::stream;
+
+fn reference(seed: u64, first: u64, count: u64) -> u64 {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+    let share = count.div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let a = (t * share).min(count);
+                let n = share.min(count - a);
+                s.spawn(move || stream::count_hits(seed, first + a, n).expect("valid run"))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("reference thread")).sum()
+    })
+}
+
+fn parse_count(s: &str) -> u64 {
+    match s.parse::<f64>() {
+        Ok(x) if (1.0..1.8e19).contains(&x) => x as u64,
+        _ => {
+            eprintln!("not a sample count: {s}");
+            std::process::exit(2)
+        }
+    }
+}
+
+fn main() {
+    let mut options = GpuOptions {
+        allow_software: false,
+        ..GpuOptions::default()
+    };
+    let mut counts = Vec::new();
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--limbs" => options.force_no_int64 = true,
+            "--software" => options.allow_software = true,
+            _ => counts.push(parse_count(&arg)),
+        }
+    }
+    if counts.is_empty() {
+        counts = vec![1_000_000_000, 10_000_000_000];
+    }
+    let t = Instant::now();
+    let gpu = match GpuBackend::with_options(options.clone()).or_else(|_| {
+        GpuBackend::with_options(GpuOptions {
+            allow_software: true,
+            ..options
+        })
+    }) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("no GPU backend: {e}");
+            std::process::exit(1)
+        }
+    };
+    println!("adapter: {}", gpu.describe());
+    println!("software: {}, int64 shader: {}", gpu.is_software(), gpu.uses_int64());
+    println!("setup: {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
+
+    let seed = 0x0123_4567_89ab_cdef;
+    let run = |first: u64, count: u64| gpu.count_hits(seed, first, count).unwrap_or_else(|e| panic!("{e}"));
+    let t = Instant::now();
+    run(0, 1000);
+    println!("first call (shader compile): {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
+    let t = Instant::now();
+    for _ in 0..100 {
+        run(1, 1000);
+    }
+    println!("tiny call round trip: {:.1} us", t.elapsed().as_secs_f64() * 1e4);
+
+    let whole = run(1, 100_000_000);
+    let pieces = run(1, 33_333_333) + run(33_333_334, 1) + run(33_333_335, 66_666_666);
+    let small = run(12_345, 10_000_000);
+    let want = reference(seed, 12_345, 10_000_000);
+    println!(
+        "check: 1e8 whole {whole} vs pieces {pieces}: {}; 1e7 gpu {small} vs cpu {want}: {}",
+        if whole == pieces { "ok" } else { "MISMATCH" },
+        if small == want { "ok" } else { "MISMATCH" }
+    );
+    if whole != pieces || small != want {
+        std::process::exit(1);
+    }
+
+    for count in counts {
+        let (per_invocation, dispatches) = gpu.plan(count / 2);
+        let mut best = f64::INFINITY;
+        let mut hits = 0;
+        for _ in 0..3 {
+            let t = Instant::now();
+            hits = run(0, count);
+            best = best.min(t.elapsed().as_secs_f64());
+        }
+        println!(
+            "count {count:e}: best {best:.4} s, {:.3e} samples/s, pi ~ {:.6} ({per_invocation} blocks/invocation, {dispatches} dispatches)",
+            count as f64 / best,
+            4.0 * hits as f64 / count as f64
+        );
+    }
+}

@@ -1,0 +1,158 @@
+// Monte Carlo pi on the GPU: counts the hits of whole Philox4x32-10 blocks.
+//
+// The stream is the one of src/stream.rs (SPEC section 1): block j under the
+// key (lo32(seed), hi32(seed)) is Philox4x32-10(counter = (lo32(j), hi32(j),
+// 0, 0)); its words (x0, x1, x2, x3) are the two points (x0, x1) and
+// (x2, x3). A point (x, y) is a hit when x*x + y*y < 2^64, in exact integers.
+//
+// Each invocation counts a contiguous slice of at most `per_invocation`
+// blocks; each workgroup adds its invocations' counts and writes one u32
+// partial count. The host sums the partials as u64 and counts the lone
+// samples at both ends of a run itself.
+//
+// This file holds two variants, picked by src/gpu.rs before compilation:
+// the lines between `// #if INT64` and `// #else` when the device has
+// SHADER_INT64 (products as u64), the lines between `// #else` and
+// `// #endif` otherwise (products from 16-bit limbs). Everything else is
+// shared.
+
+// Invocations per workgroup. A pipeline-overridable constant that src/gpu.rs
+// sets from its `WORKGROUP_SIZE`, so Rust and WGSL cannot disagree. 256 is
+// the default `max_compute_invocations_per_workgroup` of WebGPU and a whole
+// number of warps / waves / SIMD lanes everywhere.
+override WORKGROUP_SIZE: u32;
+
+// Philox4x32 constants (src/stream.rs: M0, M1, W0, W1).
+const M0: u32 = 0xD2511F53u;
+const M1: u32 = 0xCD9E8D57u;
+const W0: u32 = 0x9E3779B9u;
+const W1: u32 = 0xBB67AE85u;
+
+// What one dispatch does. Written by the host, one copy per dispatch,
+// selected with a dynamic uniform offset.
+struct Params {
+    // Philox key: (lo32(seed), hi32(seed)).
+    key: vec2<u32>,
+    // Index of the dispatch's first block: (lo32, hi32).
+    base: vec2<u32>,
+    // Blocks per invocation (at most 16384, far below the 65,535 loop
+    // iterations past which lavapipe was seen to stop a loop silently).
+    per_invocation: u32,
+    // Invocations that count `per_invocation` blocks; the next one counts
+    // `remainder` blocks, any later ones none.
+    full_invocations: u32,
+    // Blocks of the one partly filled invocation (< per_invocation).
+    remainder: u32,
+    // Index in `partials` of this dispatch's first workgroup.
+    partial_offset: u32,
+}
+
+// Binding 0: this dispatch's parameters (dynamic offset, one slot per
+// dispatch of a submission).
+@group(0) @binding(0) var<uniform> params: Params;
+
+// Binding 1: one hit count per workgroup of every dispatch of a submission,
+// at `partial_offset + workgroup index`. Never overflows: a workgroup counts
+// at most 2 * 256 * 16384 = 2^23 hits.
+@group(0) @binding(1) var<storage, read_write> partials: array<u32>;
+
+// The workgroup's running hit count.
+var<workgroup> workgroup_hits: atomic<u32>;
+
+// #if INT64
+// (hi32(a * b), lo32(a * b)), the full 64-bit product, through u64.
+fn mulhilo(a: u32, b: u32) -> vec2<u32> {
+    let p = u64(a) * u64(b);
+    return vec2<u32>(u32(p >> 32u), u32(p));
+}
+
+// x*x + y*y < 2^64, i.e. x*x <= 2^64 - 1 - y*y = ~(y*y) (no carry out).
+fn is_hit(x: u32, y: u32) -> bool {
+    let xx = u64(x) * u64(x);
+    let yy = u64(y) * u64(y);
+    return xx <= ~yy;
+}
+// #else
+// (hi32(a * b), lo32(a * b)) from four 16x16 -> 32-bit products.
+fn mulhilo(a: u32, b: u32) -> vec2<u32> {
+    let a0 = a & 0xFFFFu;
+    let a1 = a >> 16u;
+    let b0 = b & 0xFFFFu;
+    let b1 = b >> 16u;
+    let p00 = a0 * b0;
+    let p01 = a0 * b1;
+    let p10 = a1 * b0;
+    let p11 = a1 * b1;
+    // Bits 16..47 of the product, before their carry into the high word
+    // (each term is below 2^16, so the sum is below 3 * 2^16).
+    let mid = (p00 >> 16u) + (p01 & 0xFFFFu) + (p10 & 0xFFFFu);
+    let hi = p11 + (p01 >> 16u) + (p10 >> 16u) + (mid >> 16u);
+    // The low word is the wrapping 32-bit product.
+    return vec2<u32>(hi, a * b);
+}
+
+// x*x + y*y < 2^64, i.e. x*x <= ~(y*y), compared as (hi, lo) pairs.
+fn is_hit(x: u32, y: u32) -> bool {
+    let xx = mulhilo(x, x);
+    let yy = ~mulhilo(y, y);
+    return xx.x < yy.x || (xx.x == yy.x && xx.y <= yy.y);
+}
+// #endif
+
+// Philox4x32-10 of the counter (lo, hi, 0, 0) under `key`.
+fn philox(lo: u32, hi: u32, key: vec2<u32>) -> vec4<u32> {
+    var c = vec4<u32>(lo, hi, 0u, 0u);
+    var k = key;
+    for (var round = 0u; round < 10u; round++) {
+        if round > 0u {
+            k += vec2<u32>(W0, W1);
+        }
+        let p0 = mulhilo(M0, c.x);
+        let p1 = mulhilo(M1, c.z);
+        c = vec4<u32>(p1.x ^ c.y ^ k.x, p1.y, p0.x ^ c.w ^ k.y, p0.y);
+    }
+    return c;
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn count_hits(
+    @builtin(workgroup_id) workgroup_id: vec3<u32>,
+    @builtin(local_invocation_index) local_index: u32,
+) {
+    if local_index == 0u {
+        atomicStore(&workgroup_hits, 0u);
+    }
+    workgroupBarrier();
+
+    // The dispatch is one-dimensional: the host keeps it within
+    // max_compute_workgroups_per_dimension.
+    let invocation = workgroup_id.x * WORKGROUP_SIZE + local_index;
+    var n = 0u;
+    if invocation < params.full_invocations {
+        n = params.per_invocation;
+    } else if invocation == params.full_invocations {
+        n = params.remainder;
+    }
+
+    // First block: base + invocation * per_invocation, in 64 bits (the
+    // offset itself can pass 2^32 in a large dispatch).
+    let offset = mulhilo(invocation, params.per_invocation);
+    var lo = params.base.x + offset.y;
+    var hi = params.base.y + offset.x + select(0u, 1u, lo < offset.y);
+
+    var hits = 0u;
+    for (var i = 0u; i < n; i++) {
+        let b = philox(lo, hi, params.key);
+        hits += select(0u, 1u, is_hit(b.x, b.y)) + select(0u, 1u, is_hit(b.z, b.w));
+        lo += 1u;
+        hi += select(0u, 1u, lo == 0u);
+    }
+
+    if hits != 0u {
+        atomicAdd(&workgroup_hits, hits);
+    }
+    workgroupBarrier();
+    if local_index == 0u {
+        partials[params.partial_offset + workgroup_id.x] = atomicLoad(&workgroup_hits);
+    }
+}

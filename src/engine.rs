@@ -1,0 +1,247 @@
+//! The engine: picks a backend once, reuses it for every call, and falls
+//! back from a failing GPU to the CPU when the caller asked for `Auto`.
+
+use crate::cpu::CpuBackend;
+use crate::gpu::{GpuBackend, GpuError};
+use crate::stream;
+use std::fmt;
+use std::sync::{Mutex, OnceLock};
+
+/// The environment variable that overrides the backend every engine asks
+/// for: `auto`, `cpu` or `gpu`.
+pub const BACKEND_ENV: &str = "PI_BACKEND";
+
+/// Runs of at most this many samples go to the CPU even on a GPU engine:
+/// a GPU round trip costs more than counting them. The counts are the same
+/// either way.
+pub const GPU_MIN_SAMPLES: u64 = 1 << 16;
+
+/// Which hardware counts the samples.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// A hardware GPU if there is one, else the CPU.
+    Auto,
+    /// The CPU.
+    Cpu,
+    /// Any GPU adapter, software ones (lavapipe) included.
+    Gpu,
+}
+
+impl Backend {
+    /// The backend named `auto`, `cpu` or `gpu` (any case).
+    pub fn from_name(name: &str) -> Option<Backend> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "auto" => Some(Backend::Auto),
+            "cpu" => Some(Backend::Cpu),
+            "gpu" => Some(Backend::Gpu),
+            _ => None,
+        }
+    }
+
+    /// `"auto"`, `"cpu"` or `"gpu"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Auto => "auto",
+            Backend::Cpu => "cpu",
+            Backend::Gpu => "gpu",
+        }
+    }
+}
+
+/// Why a call failed. Each kind maps to one status code of the C ABI.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// A bad argument; the message names it.
+    InvalidArgument(String),
+    /// A GPU was asked for and no adapter was found.
+    NoDevice(String),
+    /// The device failed: lost, out of memory, a driver or validation error.
+    Device(String),
+    /// A bug (a caught panic).
+    Internal(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidArgument(m) => write!(f, "invalid argument: {m}"),
+            Error::NoDevice(m) => write!(f, "no GPU device: {m}"),
+            Error::Device(m) => write!(f, "GPU device error: {m}"),
+            Error::Internal(m) => write!(f, "internal error: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<GpuError> for Error {
+    fn from(e: GpuError) -> Error {
+        match e {
+            GpuError::NoDevice(m) => Error::NoDevice(m),
+            GpuError::Device(m) => Error::Device(m),
+        }
+    }
+}
+
+/// Checks that `(first, count)` ends at or before sample `2^64 - 1`.
+fn check_range(first: u64, count: u64, what: &str) -> Result<(), Error> {
+    if stream::range_is_valid(first, count) {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument(format!(
+            "first + {what} = {first} + {count} goes past the last sample index 2^64 - 1"
+        )))
+    }
+}
+
+/// A backend made once and reused: a CPU thread pool, and a GPU device and
+/// pipeline when one is in use. One engine may serve several threads at once.
+pub struct Engine {
+    cpu_threads: usize,
+    cpu: OnceLock<Result<CpuBackend, String>>,
+    gpu: Option<GpuBackend>,
+    /// Set when an `Auto` engine's GPU failed; from then on it counts on the CPU.
+    gpu_failure: Mutex<Option<String>>,
+    /// What was asked for (after `PI_BACKEND`): only `Auto` falls back.
+    requested: Backend,
+    forced: bool,
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+impl Engine {
+    /// An engine for `backend` on `cpu_threads` CPU threads (0: one per
+    /// core). The `PI_BACKEND` environment variable, when set, replaces
+    /// `backend`.
+    pub fn new(backend: Backend, cpu_threads: u32) -> Result<Engine, Error> {
+        let (backend, forced) = match std::env::var(BACKEND_ENV) {
+            Ok(v) if !v.trim().is_empty() => {
+                let b = Backend::from_name(&v).ok_or_else(|| {
+                    Error::InvalidArgument(format!(
+                        "environment variable {BACKEND_ENV}={v:?} is not one of auto, cpu, gpu"
+                    ))
+                })?;
+                (b, true)
+            }
+            _ => (backend, false),
+        };
+        let gpu = match backend {
+            Backend::Cpu => None,
+            Backend::Gpu => Some(GpuBackend::new(true)?),
+            Backend::Auto => GpuBackend::new(false).ok(),
+        };
+        let engine = Engine {
+            cpu_threads: cpu_threads as usize,
+            cpu: OnceLock::new(),
+            gpu,
+            gpu_failure: Mutex::new(None),
+            requested: backend,
+            forced,
+        };
+        if engine.gpu.is_none() {
+            engine.cpu()?;
+        }
+        Ok(engine)
+    }
+
+    /// The CPU backend, started on first use (a GPU engine needs it only for
+    /// small runs and after a fallback).
+    fn cpu(&self) -> Result<&CpuBackend, Error> {
+        self.cpu
+            .get_or_init(|| CpuBackend::new(self.cpu_threads))
+            .as_ref()
+            .map_err(|e| Error::Internal(e.clone()))
+    }
+
+    /// The GPU, unless this engine has none or has given it up.
+    fn live_gpu(&self) -> Option<&GpuBackend> {
+        let failed = self.gpu_failure.lock().map(|f| f.is_some()).unwrap_or(true);
+        self.gpu.as_ref().filter(|_| !failed)
+    }
+
+    /// The backend in use now: `Cpu` or `Gpu`, never `Auto`.
+    pub fn backend(&self) -> Backend {
+        if self.live_gpu().is_some() {
+            Backend::Gpu
+        } else {
+            Backend::Cpu
+        }
+    }
+
+    /// A one-line description of the hardware in use.
+    pub fn describe(&self) -> String {
+        let forced = if self.forced {
+            format!(" (forced by {BACKEND_ENV})")
+        } else {
+            String::new()
+        };
+        if let Some(gpu) = self.live_gpu() {
+            return format!("GPU: {}{forced}", gpu.describe());
+        }
+        let cpu = match self.cpu.get() {
+            Some(Ok(cpu)) => cpu.describe(),
+            _ => "CPU".to_string(),
+        };
+        match self.gpu_failure.lock().ok().and_then(|f| f.clone()) {
+            Some(why) => format!("{cpu}{forced} (GPU given up after an error: {why})"),
+            None => format!("{cpu}{forced}"),
+        }
+    }
+
+    /// Hits of the run `(seed, first, count)`.
+    pub fn count_hits(&self, seed: u64, first: u64, count: u64) -> Result<u64, Error> {
+        check_range(first, count, "count")?;
+        if count > GPU_MIN_SAMPLES
+            && let Some(gpu) = self.live_gpu()
+        {
+            match gpu.count_hits(seed, first, count) {
+                Ok(hits) => return Ok(hits),
+                Err(e) => self.give_up_gpu(e)?,
+            }
+        }
+        Ok(self.cpu()?.count_hits(seed, first, count))
+    }
+
+    /// Records a GPU failure. An engine made with an explicit GPU request
+    /// reports it; an `Auto` engine moves to the CPU for good.
+    fn give_up_gpu(&self, e: GpuError) -> Result<(), Error> {
+        if self.requested != Backend::Auto {
+            return Err(e.into());
+        }
+        let mut failure = self
+            .gpu_failure
+            .lock()
+            .map_err(|_| Error::Internal("poisoned lock".into()))?;
+        *failure = Some(e.to_string());
+        Ok(())
+    }
+
+    /// Fills `out[k]` with the hits of samples `first + k * batch_size ..
+    /// first + (k + 1) * batch_size - 1`. On failure `out` is left as it was.
+    pub fn count_hits_batched(&self, seed: u64, first: u64, batch_size: u64, out: &mut [u64]) -> Result<(), Error> {
+        let total = u64::try_from(out.len())
+            .ok()
+            .and_then(|n| batch_size.checked_mul(n))
+            .ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "batch_size * n_batches = {batch_size} * {} overflows 2^64",
+                    out.len()
+                ))
+            })?;
+        check_range(first, total, "batch_size * n_batches")?;
+        if batch_size <= GPU_MIN_SAMPLES || self.live_gpu().is_none() {
+            self.cpu()?.count_hits_batched(seed, first, batch_size, out);
+            return Ok(());
+        }
+        let mut hits = vec![0u64; out.len()];
+        for (k, slot) in hits.iter_mut().enumerate() {
+            *slot = self.count_hits(seed, first + k as u64 * batch_size, batch_size)?;
+        }
+        out.copy_from_slice(&hits);
+        Ok(())
+    }
+}

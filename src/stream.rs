@@ -1,0 +1,310 @@
+//! The sample stream: Philox4x32-10 and the hit rule. This module is the
+//! contract every backend reproduces bit for bit (SPEC section 1).
+//!
+//! * Seed `s` (64 bits) gives the key `(lo32(s), hi32(s))`.
+//! * Sample `i` lives in block `j = i / 2`; the block is
+//!   `Philox4x32-10(counter = (lo32(j), hi32(j), 0, 0), key)`, giving
+//!   `(x0, x1, x2, x3)`. Sample `2j` is the point `(x0, x1)`, sample `2j + 1`
+//!   the point `(x2, x3)`.
+//! * A point `(x, y)` is a hit when `x*x + y*y < 2^64`, in exact integers.
+//!
+//! Changing anything here changes every count the library has ever
+//! reported; the known-answer tests below and in `tests/` pin it down.
+
+use rand_core::{Infallible, SeedableRng, TryRng};
+
+/// First Philox multiplier.
+pub const M0: u32 = 0xD251_1F53;
+/// Second Philox multiplier.
+pub const M1: u32 = 0xCD9E_8D57;
+/// First Weyl key increment (golden ratio).
+pub const W0: u32 = 0x9E37_79B9;
+/// Second Weyl key increment (sqrt(3) - 1).
+pub const W1: u32 = 0xBB67_AE85;
+/// Rounds of Philox4x32-10.
+pub const ROUNDS: usize = 10;
+
+/// The high and low 32-bit halves of the 64-bit product `a * b`.
+#[inline(always)]
+pub fn mulhilo(a: u32, b: u32) -> (u32, u32) {
+    let p = u64::from(a) * u64::from(b);
+    ((p >> 32) as u32, p as u32)
+}
+
+/// Philox4x32-10 of one counter under one key (Salmon et al., SC'11).
+#[inline(always)]
+pub fn philox4x32_10(ctr: [u32; 4], key: [u32; 2]) -> [u32; 4] {
+    let [mut c0, mut c1, mut c2, mut c3] = ctr;
+    let [mut k0, mut k1] = key;
+    for round in 0..ROUNDS {
+        if round > 0 {
+            k0 = k0.wrapping_add(W0);
+            k1 = k1.wrapping_add(W1);
+        }
+        let (hi0, lo0) = mulhilo(M0, c0);
+        let (hi1, lo1) = mulhilo(M1, c2);
+        (c0, c1, c2, c3) = (hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0);
+    }
+    [c0, c1, c2, c3]
+}
+
+/// The Philox key of a seed: `(lo32(seed), hi32(seed))`.
+#[inline(always)]
+pub fn key_of(seed: u64) -> [u32; 2] {
+    [seed as u32, (seed >> 32) as u32]
+}
+
+/// Block `j` of the stream under `key`: two samples.
+#[inline(always)]
+pub fn block(key: [u32; 2], j: u64) -> [u32; 4] {
+    philox4x32_10([j as u32, (j >> 32) as u32, 0, 0], key)
+}
+
+/// Sample `i` of seed `seed`, as the integer point `(x, y)`.
+pub fn sample(seed: u64, i: u64) -> (u32, u32) {
+    let b = block(key_of(seed), i / 2);
+    if i.is_multiple_of(2) {
+        (b[0], b[1])
+    } else {
+        (b[2], b[3])
+    }
+}
+
+/// The hit rule: `x*x + y*y < 2^64`, exactly. The sum of the two squares
+/// carries out of 64 bits precisely when it is at least `2^64`.
+#[inline(always)]
+pub fn is_hit(x: u32, y: u32) -> bool {
+    let xx = u64::from(x) * u64::from(x);
+    let yy = u64::from(y) * u64::from(y);
+    !xx.overflowing_add(yy).1
+}
+
+/// Hits (0, 1 or 2) among the two samples of one block.
+#[inline(always)]
+pub fn block_hits(b: [u32; 4]) -> u64 {
+    u64::from(is_hit(b[0], b[1])) + u64::from(is_hit(b[2], b[3]))
+}
+
+/// A run `(first, count)` covers samples `first .. first + count - 1`; it is
+/// valid when `first + count <= 2^64` (the last sample index is `2^64 - 1`).
+pub fn range_is_valid(first: u64, count: u64) -> bool {
+    u128::from(first) + u128::from(count) <= 1u128 << 64
+}
+
+/// How a valid run splits into whole blocks and at most one lone sample at
+/// each end. Every backend counts the whole blocks its own way and the ends
+/// with [`is_hit`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Blocks {
+    /// The sample before the whole blocks, when `first` is odd (it is the
+    /// second point of block `first / 2`).
+    pub head: Option<u64>,
+    /// The first whole block.
+    pub first_block: u64,
+    /// How many whole blocks (up to 2^63, so it fits in a `u64`).
+    pub n_blocks: u64,
+    /// The sample after the whole blocks, when the run ends mid-block (it is
+    /// the first point of its block).
+    pub tail: Option<u64>,
+}
+
+impl Blocks {
+    /// Splits a valid run. The caller checks [`range_is_valid`] first.
+    pub fn of(first: u64, count: u64) -> Blocks {
+        debug_assert!(range_is_valid(first, count));
+        if count == 0 {
+            return Blocks {
+                head: None,
+                first_block: first / 2,
+                n_blocks: 0,
+                tail: None,
+            };
+        }
+        let head = (first % 2 == 1).then_some(first);
+        let rest_first = first.wrapping_add(u64::from(head.is_some()));
+        let rest = count - u64::from(head.is_some());
+        let tail = (rest % 2 == 1).then(|| rest_first.wrapping_add(rest - 1));
+        Blocks {
+            head,
+            first_block: rest_first / 2,
+            n_blocks: rest / 2,
+            tail,
+        }
+    }
+
+    /// Hits of the lone samples at both ends.
+    pub fn edge_hits(&self, seed: u64) -> u64 {
+        [self.head, self.tail]
+            .into_iter()
+            .flatten()
+            .map(|i| {
+                let (x, y) = sample(seed, i);
+                u64::from(is_hit(x, y))
+            })
+            .sum()
+    }
+}
+
+/// Hits in the whole blocks `j0 .. j0 + n`, one block at a time. This is the
+/// plain reference; the CPU backend has faster kernels that must agree.
+pub fn block_range_hits(key: [u32; 2], j0: u64, n: u64) -> u64 {
+    (0..n).map(|k| block_hits(block(key, j0.wrapping_add(k)))).sum()
+}
+
+/// Hits of the run `(seed, first, count)`, sample by sample, on the calling
+/// thread. The reference every other path is tested against. Returns `None`
+/// when the run goes past sample `2^64 - 1`.
+pub fn count_hits(seed: u64, first: u64, count: u64) -> Option<u64> {
+    if !range_is_valid(first, count) {
+        return None;
+    }
+    let b = Blocks::of(first, count);
+    Some(b.edge_hits(seed) + block_range_hits(key_of(seed), b.first_block, b.n_blocks))
+}
+
+/// Philox4x32-10 as a `rand_core` generator, seekable to any sample.
+///
+/// `seed_from_u64(s)` uses the seed exactly as the rest of the library does
+/// (key `(lo32(s), hi32(s))`, no mixing), so `next_u32` returns the words
+/// `x0, x1, x2, x3` of block 0, then of block 1, and so on: two `next_u32`
+/// calls after [`Philox4x32::seek_sample`]`(i)` give sample `i`'s point.
+/// `next_u64` is two words, low word first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Philox4x32 {
+    key: [u32; 2],
+    /// Index of the next word in the stream (4 words per block), modulo 2^66.
+    word: u128,
+    buf: [u32; 4],
+    /// The block `buf` holds, if any.
+    buf_block: Option<u64>,
+}
+
+impl Philox4x32 {
+    /// A generator positioned at sample 0 of `seed`.
+    pub fn new(seed: u64) -> Self {
+        Philox4x32 {
+            key: key_of(seed),
+            word: 0,
+            buf: [0; 4],
+            buf_block: None,
+        }
+    }
+
+    /// Moves to sample `i`: the next two words are its `x` and `y`.
+    pub fn seek_sample(&mut self, i: u64) {
+        self.word = u128::from(i) * 2;
+    }
+
+    /// The sample the next `next_u32` call starts, when aligned to one.
+    pub fn sample_index(&self) -> u64 {
+        (self.word / 2) as u64
+    }
+
+    /// The next point `(x, y)` of the stream.
+    pub fn next_point(&mut self) -> (u32, u32) {
+        let x = self.next_word();
+        (x, self.next_word())
+    }
+
+    fn next_word(&mut self) -> u32 {
+        let j = (self.word / 4) as u64;
+        if self.buf_block != Some(j) {
+            self.buf = block(self.key, j);
+            self.buf_block = Some(j);
+        }
+        let w = self.buf[(self.word % 4) as usize];
+        // The stream has 2^66 words; it wraps to the start after the last.
+        self.word = (self.word + 1) % (1u128 << 66);
+        w
+    }
+}
+
+impl TryRng for Philox4x32 {
+    type Error = Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
+        Ok(self.next_word())
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
+        let lo = self.next_word();
+        let hi = self.next_word();
+        Ok(u64::from(lo) | (u64::from(hi) << 32))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
+        for chunk in dst.chunks_mut(4) {
+            let w = self.next_word().to_le_bytes();
+            chunk.copy_from_slice(&w[..chunk.len()]);
+        }
+        Ok(())
+    }
+}
+
+impl SeedableRng for Philox4x32 {
+    /// The 64-bit seed, little-endian.
+    type Seed = [u8; 8];
+
+    fn from_seed(seed: [u8; 8]) -> Self {
+        Self::new(u64::from_le_bytes(seed))
+    }
+
+    /// The seed is the key itself, as everywhere in the library.
+    fn seed_from_u64(state: u64) -> Self {
+        Self::new(state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_core::Rng;
+
+    #[test]
+    fn random123_zero_vector() {
+        // Random123 tests/kat_vectors, first philox4x32 10 line.
+        assert_eq!(
+            philox4x32_10([0; 4], [0; 2]),
+            [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]
+        );
+    }
+
+    #[test]
+    fn hit_rule_is_exact_at_the_boundary() {
+        assert!(is_hit(0, 0));
+        assert!(is_hit(u32::MAX, 0));
+        assert!(!is_hit(u32::MAX, u32::MAX));
+        // 2^32 * (2^32 - 1) ... : x = y = 3037000499 gives 2*x^2 < 2^64,
+        // x = y = 3037000500 gives 2*x^2 >= 2^64.
+        assert!(is_hit(3_037_000_499, 3_037_000_499));
+        assert!(!is_hit(3_037_000_500, 3_037_000_500));
+    }
+
+    #[test]
+    fn blocks_cover_the_run() {
+        for first in 0..6u64 {
+            for count in 0..7u64 {
+                let b = Blocks::of(first, count);
+                let covered = u64::from(b.head.is_some()) + 2 * b.n_blocks + u64::from(b.tail.is_some());
+                assert_eq!(covered, count, "first={first} count={count}");
+            }
+        }
+        let b = Blocks::of(u64::MAX, 1);
+        assert_eq!((b.head, b.n_blocks, b.tail), (Some(u64::MAX), 0, None));
+        let b = Blocks::of(0, u64::MAX);
+        assert_eq!((b.head, b.n_blocks, b.tail), (None, (1 << 63) - 1, Some(u64::MAX - 1)));
+    }
+
+    #[test]
+    fn rng_words_follow_the_samples() {
+        let mut rng = Philox4x32::seed_from_u64(0x1234_5678_9abc_def0);
+        for i in 0..9 {
+            let (x, y) = sample(0x1234_5678_9abc_def0, i);
+            assert_eq!(rng.next_u32(), x);
+            assert_eq!(rng.next_u32(), y);
+        }
+        rng.seek_sample(u64::MAX);
+        assert_eq!(rng.next_point(), sample(0x1234_5678_9abc_def0, u64::MAX));
+        assert_eq!(rng.sample_index(), 0);
+    }
+}
