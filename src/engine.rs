@@ -148,6 +148,21 @@ impl Engine {
         Ok(engine)
     }
 
+    /// An engine around a GPU backend the caller made (with its own
+    /// options). With `fallback`, a device failure finishes the call on the
+    /// CPU and the engine stays there, as an `Auto` engine does; without it,
+    /// the failure is returned, as for an explicit GPU request.
+    pub fn with_gpu(gpu: GpuBackend, cpu_threads: u32, fallback: bool) -> Engine {
+        Engine {
+            cpu_threads: cpu_threads as usize,
+            cpu: OnceLock::new(),
+            gpu: Some(gpu),
+            gpu_failure: Mutex::new(None),
+            requested: if fallback { Backend::Auto } else { Backend::Gpu },
+            forced: false,
+        }
+    }
+
     /// The CPU backend, started on first use (a GPU engine needs it only for
     /// small runs and after a fallback).
     fn cpu(&self) -> Result<&CpuBackend, Error> {
@@ -161,6 +176,11 @@ impl Engine {
     fn live_gpu(&self) -> Option<&GpuBackend> {
         let failed = self.gpu_failure.lock().map(|f| f.is_some()).unwrap_or(true);
         self.gpu.as_ref().filter(|_| !failed)
+    }
+
+    /// The GPU backend this engine holds, if any (even after giving it up).
+    pub fn gpu_backend(&self) -> Option<&GpuBackend> {
+        self.gpu.as_ref()
     }
 
     /// The backend in use now: `Cpu` or `Gpu`, never `Auto`.

@@ -567,6 +567,12 @@ impl GpuBackend {
         format!("{} ({:?}, {}, {:?})", i.name, i.backend, driver, i.device_type)
     }
 
+    /// Destroys the device, as a driver reset or an unplugged card would:
+    /// every later call fails with [`GpuError::Device`]. For fault tests.
+    pub fn destroy_device(&self) {
+        self.device.destroy();
+    }
+
     /// Whether the adapter is a software one (device type CPU or other).
     pub fn is_software(&self) -> bool {
         !is_hardware(self.info.device_type)

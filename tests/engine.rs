@@ -1,0 +1,213 @@
+//! The engine over every backend: the GPU through the engine agrees with
+//! the CPU, `Auto` never takes a software adapter, a failing device makes an
+//! `Auto` engine finish on the CPU, hidden drivers give the CPU fallback or
+//! `NoDevice`, and `PI_BACKEND` forces a backend.
+//!
+//! Tests that need a GPU adapter (lavapipe will do) skip with a visible
+//! reason when there is none; with `PI_REQUIRE_ALL=1` they fail instead.
+//! Tests that need other environment variables rerun one test of this
+//! binary in a child process with those variables set.
+
+use pi::engine::GPU_MIN_SAMPLES;
+use pi::ffi;
+use pi::gpu::{GpuBackend, GpuError};
+use pi::{Backend, Engine, Error, stream};
+use std::io::Write;
+use std::process::Command;
+
+fn gpu_or_skip(test: &str) -> Option<GpuBackend> {
+    match GpuBackend::new(true) {
+        Ok(gpu) => Some(gpu),
+        Err(e) => {
+            if std::env::var("PI_REQUIRE_ALL").is_ok_and(|v| v == "1") {
+                panic!("{test}: no GPU adapter ({e}), and PI_REQUIRE_ALL=1 forbids skipping");
+            }
+            // Straight to stderr: the harness hides eprintln! of passing tests.
+            let _ = writeln!(std::io::stderr(), "SKIPPED {test}: no GPU adapter ({e})");
+            None
+        }
+    }
+}
+
+/// Runs the ignored test `name` of this binary in a child process with
+/// `env` set, and asserts that it passed.
+fn in_child(name: &str, env: &[(&str, &str)]) {
+    let exe = std::env::current_exe().expect("test binary path");
+    let mut cmd = Command::new(exe);
+    cmd.args(["--exact", name, "--ignored", "--test-threads=1"]);
+    cmd.env("PI_ENGINE_CHILD", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run the child test");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && text.contains("1 passed"),
+        "child {name} failed:\n{text}"
+    );
+}
+
+fn assert_child() {
+    assert_eq!(
+        std::env::var("PI_ENGINE_CHILD").as_deref(),
+        Ok("1"),
+        "run through its parent test"
+    );
+}
+
+const HIDDEN_DRIVERS: [(&str, &str); 3] = [
+    ("VK_DRIVER_FILES", "/nonexistent/icd.json"),
+    ("VK_ICD_FILENAMES", "/nonexistent/icd.json"),
+    ("__EGL_VENDOR_LIBRARY_FILENAMES", "/nonexistent/egl.json"),
+];
+
+#[test]
+fn gpu_engine_agrees_with_cpu_engine() {
+    let Some(_) = gpu_or_skip("gpu_engine_agrees_with_cpu_engine") else {
+        return;
+    };
+    let gpu = Engine::new(Backend::Gpu, 0).expect("GPU engine");
+    let cpu = Engine::new(Backend::Cpu, 0).expect("CPU engine");
+    assert_eq!(gpu.backend(), Backend::Gpu);
+    assert!(gpu.describe().starts_with("GPU: "), "{}", gpu.describe());
+    for seed in [0u64, 42, u64::MAX] {
+        for (first, count) in [
+            (0u64, 1u64),
+            (1, GPU_MIN_SAMPLES + 1),
+            (3, 1_000_007),
+            ((1 << 33) - 77, 2_000_000),
+        ] {
+            assert_eq!(
+                gpu.count_hits(seed, first, count),
+                cpu.count_hits(seed, first, count),
+                "{seed} {first} {count}"
+            );
+        }
+    }
+    let mut a = vec![0u64; 5];
+    let mut b = vec![1u64; 5];
+    gpu.count_hits_batched(7, 11, 300_001, &mut a).unwrap();
+    cpu.count_hits_batched(7, 11, 300_001, &mut b).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(Some(a.iter().sum::<u64>()), stream::count_hits(7, 11, 5 * 300_001));
+}
+
+#[test]
+fn auto_never_takes_a_software_adapter() {
+    let auto = Engine::new(Backend::Auto, 1).expect("an Auto engine always exists");
+    match GpuBackend::new(false) {
+        Ok(_) => assert_eq!(auto.backend(), Backend::Gpu),
+        Err(GpuError::NoDevice(_)) => {
+            assert_eq!(auto.backend(), Backend::Cpu);
+            assert!(auto.describe().starts_with("CPU"), "{}", auto.describe());
+        }
+        Err(e) => panic!("unexpected {e}"),
+    }
+}
+
+#[test]
+fn auto_engine_finishes_on_the_cpu_when_the_device_is_lost() {
+    let Some(gpu) = gpu_or_skip("auto_engine_finishes_on_the_cpu_when_the_device_is_lost") else {
+        return;
+    };
+    let (seed, first, count) = (99u64, 5u64, 3_000_001u64);
+    let expected = stream::count_hits(seed, first, count).unwrap();
+    let engine = Engine::with_gpu(gpu, 0, true);
+    assert_eq!(engine.count_hits(seed, first, count), Ok(expected));
+    assert_eq!(engine.backend(), Backend::Gpu);
+    gpu_of(&engine).destroy_device();
+    assert_eq!(
+        engine.count_hits(seed, first, count),
+        Ok(expected),
+        "the failing call finishes on the CPU"
+    );
+    assert_eq!(engine.backend(), Backend::Cpu, "and the engine stays there");
+    assert!(engine.describe().contains("GPU given up"), "{}", engine.describe());
+    assert_eq!(engine.count_hits(seed, first, count), Ok(expected));
+}
+
+#[test]
+fn gpu_engine_reports_a_lost_device() {
+    let Some(gpu) = gpu_or_skip("gpu_engine_reports_a_lost_device") else {
+        return;
+    };
+    let engine = Engine::with_gpu(gpu, 0, false);
+    gpu_of(&engine).destroy_device();
+    match engine.count_hits(1, 0, 1_000_000) {
+        Err(Error::Device(why)) => assert!(!why.is_empty()),
+        other => panic!("expected a device error, got {other:?}"),
+    }
+    let mut out = [7u64; 3];
+    assert!(matches!(
+        engine.count_hits_batched(1, 0, 1_000_000, &mut out),
+        Err(Error::Device(_))
+    ));
+    assert_eq!(out, [7; 3], "outputs untouched on failure");
+    // Small runs go to the CPU and still work.
+    assert_eq!(engine.count_hits(42, 0, 1000), Ok(794));
+}
+
+/// The engine's own GPU backend, to inject faults into it.
+fn gpu_of(engine: &Engine) -> &GpuBackend {
+    engine.gpu_backend().expect("engine has a GPU")
+}
+
+#[test]
+fn hidden_drivers_give_cpu_fallback_and_no_device() {
+    in_child("child_hidden_drivers", &HIDDEN_DRIVERS);
+}
+
+#[test]
+#[ignore = "run by hidden_drivers_give_cpu_fallback_and_no_device"]
+fn child_hidden_drivers() {
+    assert_child();
+    let auto = Engine::new(Backend::Auto, 1).expect("Auto falls back to the CPU");
+    assert_eq!(auto.backend(), Backend::Cpu);
+    assert_eq!(auto.count_hits(42, 0, 1000), Ok(794));
+    assert!(matches!(Engine::new(Backend::Gpu, 1), Err(Error::NoDevice(_))));
+    // And through the C ABI.
+    let mut engine = std::ptr::null_mut();
+    // SAFETY: a valid out-pointer.
+    let status = unsafe { ffi::pi_engine_new(ffi::PI_BACKEND_GPU, 0, &mut engine) };
+    assert_eq!(status, ffi::PI_ERROR_NO_DEVICE);
+    assert!(engine.is_null());
+    let mut buf = [0 as std::ffi::c_char; 256];
+    // SAFETY: buf has 256 bytes.
+    let n = unsafe { ffi::pi_last_error_message(buf.as_mut_ptr(), buf.len()) };
+    assert!(n > 0);
+}
+
+#[test]
+fn pi_backend_forces_the_cpu() {
+    in_child("child_forced_cpu", &[("PI_BACKEND", "cpu")]);
+}
+
+#[test]
+#[ignore = "run by pi_backend_forces_the_cpu"]
+fn child_forced_cpu() {
+    assert_child();
+    for asked in [Backend::Auto, Backend::Gpu, Backend::Cpu] {
+        let e = Engine::new(asked, 1).unwrap();
+        assert_eq!(e.backend(), Backend::Cpu);
+        assert!(e.describe().contains("forced by PI_BACKEND"), "{}", e.describe());
+    }
+}
+
+#[test]
+fn pi_backend_with_a_bad_value_names_the_variable() {
+    in_child("child_forced_bogus", &[("PI_BACKEND", "tpu")]);
+}
+
+#[test]
+#[ignore = "run by pi_backend_with_a_bad_value_names_the_variable"]
+fn child_forced_bogus() {
+    assert_child();
+    match Engine::new(Backend::Cpu, 1) {
+        Err(Error::InvalidArgument(m)) => assert!(m.contains("PI_BACKEND"), "{m}"),
+        other => panic!("expected InvalidArgument, got {other:?}"),
+    }
+}
