@@ -71,7 +71,7 @@ fn build(compiler: &str, flags: &[&str], sources: &[&str], name: &str) -> PathBu
     for s in sources {
         cmd.arg(root().join(s));
     }
-    cmd.arg("-o").arg(&exe).arg("-L").arg(&lib).arg("-lpi");
+    cmd.arg("-o").arg(&exe).arg("-L").arg(&lib).args(["-lpi", "-lm"]);
     cmd.arg(format!("-Wl,-rpath,{}", lib.display()));
     run(&mut cmd);
     exe
@@ -151,4 +151,29 @@ fn c_consumer_under_valgrind() {
     ));
     assert!(log.contains("all checks passed"), "{log}");
     assert!(log.contains("ERROR SUMMARY: 0 errors"), "{log}");
+}
+
+/// The C example in README.md, compiled and run as written.
+#[test]
+fn readme_c_example() {
+    if !have("cc") {
+        return;
+    }
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+    let code = readme
+        .split("```c\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("README.md has a ```c block");
+    let dir = lib_dir().join("consumers");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("readme_example.c"), code).unwrap();
+    let exe = build(
+        "cc",
+        &["-std=c99", "-Wall", "-Werror"],
+        &[dir.join("readme_example.c").to_str().unwrap()],
+        "readme",
+    );
+    let out = run(consumer_env(&mut Command::new(exe)));
+    assert!(out.contains("pi ~ 3.14"), "{out}");
 }

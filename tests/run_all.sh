@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Every check of the project, in the order a failure is cheapest to find:
+# formatting and lints, the Rust tests (stream, CPU, GPU, engine, header,
+# C / C++ / Fortran consumers, valgrind), then the Python package installed
+# into a fresh virtual environment and its pytest suite.
+#
+# Needs Rust and Python 3. Tests that need an optional system part (a Vulkan
+# driver, gfortran, valgrind) skip with a visible reason; PI_REQUIRE_ALL=1
+# turns those skips into failures (.ci/run sets it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+venv=${PI_TEST_VENV:-.venv-test}
+export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --check
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets --quiet -- -D warnings
+step "cargo test"
+cargo test --quiet
+
+step "pip install '.[test]' into $venv"
+python3 -m venv "$venv"
+"$venv/bin/python" -m pip install --quiet --upgrade pip
+"$venv/bin/python" -m pip install --quiet ".[test]"
+step "ruff"
+"$venv/bin/ruff" check python tests/python
+"$venv/bin/ruff" format --check python tests/python
+step "pytest"
+"$venv/bin/python" -m pytest
