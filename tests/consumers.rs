@@ -124,6 +124,22 @@ fn fortran_consumer() {
     assert!(run(consumer_env(&mut Command::new(exe))).contains("all checks passed"));
 }
 
+/// valgrind's memcheck: any invalid access or definite leak fails the run.
+fn valgrind() -> Command {
+    let mut cmd = Command::new("valgrind");
+    cmd.args([
+        "--error-exitcode=99",
+        "--leak-check=full",
+        "--errors-for-leak-kinds=definite",
+    ])
+    .args(["--show-leak-kinds=definite", "--gen-suppressions=all"])
+    .arg(format!(
+        "--suppressions={}",
+        root().join("tests/valgrind.supp").display()
+    ));
+    cmd
+}
+
 #[test]
 fn c_consumer_under_valgrind() {
     if !have("cc") || !have("valgrind") {
@@ -135,20 +151,7 @@ fn c_consumer_under_valgrind() {
         &["tests/c/consumer.c"],
         "valgrind",
     );
-    let log = run(consumer_env(
-        Command::new("valgrind")
-            .args([
-                "--error-exitcode=99",
-                "--leak-check=full",
-                "--errors-for-leak-kinds=definite",
-            ])
-            .args(["--show-leak-kinds=definite", "--gen-suppressions=all"])
-            .arg(format!(
-                "--suppressions={}",
-                root().join("tests/valgrind.supp").display()
-            ))
-            .arg(exe),
-    ));
+    let log = run(consumer_env(valgrind().arg(exe)));
     assert!(log.contains("all checks passed"), "{log}");
     assert!(log.contains("ERROR SUMMARY: 0 errors"), "{log}");
 }
@@ -176,4 +179,38 @@ fn readme_c_example() {
     );
     let out = run(consumer_env(&mut Command::new(exe)));
     assert!(out.contains("pi ~ 3.14"), "{out}");
+}
+
+/// One engine shared by 8 C threads, 8 x 1,000 calls, every result exact.
+#[test]
+fn c_threads_share_one_engine() {
+    if !have("cc") {
+        return;
+    }
+    let exe = build(
+        "cc",
+        &["-std=c99", "-Wall", "-Werror", "-pthread"],
+        &["tests/c/threads.c"],
+        "threads",
+    );
+    let out = run(consumer_env(Command::new(exe).args(["8", "1000"])));
+    assert!(out.contains("8 threads x 1000 calls on one engine, 0 wrong"), "{out}");
+}
+
+/// The same under valgrind: 4 threads x 16 calls (valgrind runs one thread
+/// at a time, some 50 times slower).
+#[test]
+fn c_threads_under_valgrind() {
+    if !have("cc") || !have("valgrind") {
+        return;
+    }
+    let exe = build(
+        "cc",
+        &["-std=c99", "-g", "-Wall", "-Werror", "-pthread"],
+        &["tests/c/threads.c"],
+        "threads-vg",
+    );
+    let log = run(consumer_env(valgrind().arg(exe).args(["4", "16"])));
+    assert!(log.contains("0 wrong"), "{log}");
+    assert!(log.contains("ERROR SUMMARY: 0 errors"), "{log}");
 }
