@@ -1,0 +1,58 @@
+"""Helpers shared by the tests (tests/python is on sys.path via pytest's ``pythonpath``)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SOURCE_TREE = Path(__file__).resolve().parents[2] / "python"
+DATA = Path(__file__).resolve().parent / "data"
+
+#: Environment that hides every GPU adapter from wgpu (Vulkan and EGL/GL).
+NO_GPU_ENV = {
+    "VK_DRIVER_FILES": "/nonexistent",
+    "VK_ICD_FILENAMES": "/nonexistent",
+    "__EGL_VENDOR_LIBRARY_FILENAMES": "/nonexistent",
+}
+
+
+def require_all() -> bool:
+    """``PI_REQUIRE_ALL=1``: a missing GPU fails the GPU tests instead of skipping them."""
+    return os.environ.get("PI_REQUIRE_ALL", "") not in ("", "0")
+
+
+def gpu_or_skip(reason: str) -> None:
+    """Skips (or, with PI_REQUIRE_ALL=1, fails) a test that needs a GPU adapter."""
+    message = f"no GPU adapter: {reason}"
+    if require_all():
+        pytest.fail(f"PI_REQUIRE_ALL=1 but {message}")
+    pytest.skip(message)
+
+
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for a child process: ours (PI_LIBRARY made absolute, since
+    children run in another folder), Mesa quiet, plus ``extra``."""
+    env = dict(os.environ)
+    env.setdefault("XDG_RUNTIME_DIR", "/tmp")
+    if env.get("PI_LIBRARY"):
+        env["PI_LIBRARY"] = os.path.abspath(env["PI_LIBRARY"])
+    env.update(extra or {})
+    return env
+
+
+def run_python(
+    code: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Runs ``python -c code`` with the test interpreter (and the installed pi)."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=child_env(env),
+        timeout=timeout,
+        cwd=DATA,
+    )

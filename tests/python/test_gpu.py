@@ -1,0 +1,91 @@
+"""The GPU backend: same hits as the CPU; explicit requests without an adapter.
+
+Tests that need an adapter skip with the reason (see ``pytest -rs``) unless
+``PI_REQUIRE_ALL=1``, which turns a missing adapter into a failure. On a
+machine without a GPU, lavapipe (apt install mesa-vulkan-drivers) gives one.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import pi
+from _helpers import NO_GPU_ENV, run_python
+from pi import _stream
+
+
+@pytest.mark.usefixtures("gpu_available")
+class TestOnAGpu:
+    # Sizes above the engine's small-run threshold (2**16), so the GPU counts them.
+    @pytest.mark.parametrize("n", [2**16 + 1, 1_000_003, 2**24 + 5, 3 * 2**24 + 12345])
+    def test_gpu_equals_cpu(self, n) -> None:
+        for seed in (0, 42, 2**64 - 1):
+            gpu = pi.estimate(n, seed=seed, backend="gpu")
+            assert gpu["backend"] == "gpu"
+            assert gpu["hits"] == pi.estimate(n, seed=seed, backend="cpu")["hits"]
+
+    def test_gpu_with_odd_first(self) -> None:
+        for first in (1, 2**32 - 1, 2**33 + 7, 2**64 - 2**20 - 1):
+            gpu = pi.estimate(2**20, seed=7, first=first, backend="gpu")
+            assert gpu["hits"] == pi.estimate(2**20, seed=7, first=first, backend="cpu")["hits"]
+
+    def test_gpu_small_run_equals_pure_python(self) -> None:
+        assert pi.estimate(1000, seed=42, backend="gpu")["hits"] == 794
+        assert pi.approximate_pi_gpu(5000, seed=3, fallback=False) == pi.approximate_pi_python(
+            5000, seed=3
+        )
+
+    def test_gpu_matches_pure_python_on_a_gpu_sized_run(self) -> None:
+        n = 2**17 + 3
+        assert pi.estimate(n, seed=99, first=12345, backend="gpu")["hits"] == _stream.count_hits(
+            99, 12345, n
+        )
+
+    def test_gpu_batched(self) -> None:
+        out = pi.count_hits_batched(2**17, 6, seed=5, first=3, backend="gpu")
+        cpu = pi.count_hits_batched(
+            2**17, 6, seed=5, first=3, out=np.zeros(6, np.uint64), backend="cpu"
+        )
+        assert out.tolist() == cpu.tolist()
+
+    def test_gpu_iter_estimates(self) -> None:
+        for k, r in enumerate(pi.iter_estimates(2**18, 3, seed=8, backend="gpu"), start=1):
+            assert r["hits"] == pi.estimate(k * 2**18, seed=8, backend="cpu")["hits"]
+
+    def test_gpu_device_is_described(self) -> None:
+        result = pi.estimate(2**20, seed=1, backend="gpu")
+        assert result["device"].startswith("GPU")
+
+
+def test_no_adapter_when_drivers_are_hidden() -> None:
+    code = """
+import json, pi
+out = {}
+try:
+    pi.approximate_pi_gpu(1000, seed=42, fallback=False)
+    out["gpu_no_fallback"] = "returned"
+except pi.NoDeviceError as e:
+    out["gpu_no_fallback"] = "NoDeviceError: " + str(e)
+try:
+    pi.estimate(1000, seed=42, backend="gpu")
+    out["estimate_gpu"] = "returned"
+except pi.NoDeviceError as e:
+    out["estimate_gpu"] = "NoDeviceError"
+out["fallback"] = pi.approximate_pi_gpu(1000, seed=42)
+auto = pi.estimate(1000, seed=42, backend="auto")
+out["auto_backend"] = auto["backend"]
+out["auto_hits"] = auto["hits"]
+print(json.dumps(out))
+"""
+    # PI_BACKEND would override the backend asked for; drop it.
+    proc = run_python(code, env={**NO_GPU_ENV, "PI_BACKEND": ""})
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["gpu_no_fallback"].startswith("NoDeviceError"), out
+    assert out["estimate_gpu"] == "NoDeviceError"
+    assert out["fallback"] == 4 * 794 / 1000
+    assert out["auto_backend"] == "cpu"
+    assert out["auto_hits"] == 794
