@@ -84,12 +84,12 @@ impl From<GpuError> for Error {
 }
 
 /// Checks that `(first, count)` ends at or before sample `2^64 - 1`.
-fn check_range(first: u64, count: u64, what: &str) -> Result<(), Error> {
+fn check_range(first: u64, count: u64) -> Result<(), Error> {
     if stream::range_is_valid(first, count) {
         Ok(())
     } else {
         Err(Error::InvalidArgument(format!(
-            "first + {what} = {first} + {count} goes past the last sample index 2^64 - 1"
+            "first + count = {first} + {count} goes past the last sample index 2^64 - 1"
         )))
     }
 }
@@ -214,7 +214,7 @@ impl Engine {
 
     /// Hits of the run `(seed, first, count)`.
     pub fn count_hits(&self, seed: u64, first: u64, count: u64) -> Result<u64, Error> {
-        check_range(first, count, "count")?;
+        check_range(first, count)?;
         if count > GPU_MIN_SAMPLES
             && let Some(gpu) = self.live_gpu()
         {
@@ -243,16 +243,13 @@ impl Engine {
     /// Fills `out[k]` with the hits of samples `first + k * batch_size ..
     /// first + (k + 1) * batch_size - 1`. On failure `out` is left as it was.
     pub fn count_hits_batched(&self, seed: u64, first: u64, batch_size: u64, out: &mut [u64]) -> Result<(), Error> {
-        let total = u64::try_from(out.len())
-            .ok()
-            .and_then(|n| batch_size.checked_mul(n))
-            .ok_or_else(|| {
-                Error::InvalidArgument(format!(
-                    "batch_size * n_batches = {batch_size} * {} overflows 2^64",
-                    out.len()
-                ))
-            })?;
-        check_range(first, total, "batch_size * n_batches")?;
+        let total = u128::from(batch_size) * out.len() as u128;
+        if u128::from(first) + total > 1 << 64 {
+            return Err(Error::InvalidArgument(format!(
+                "first + batch_size * n_batches = {first} + {batch_size} * {} goes past the last sample index 2^64 - 1",
+                out.len()
+            )));
+        }
         if batch_size <= GPU_MIN_SAMPLES || self.live_gpu().is_none() {
             self.cpu()?.count_hits_batched(seed, first, batch_size, out);
             return Ok(());

@@ -1,0 +1,103 @@
+//! Helpers shared by the tests that build programs against the C library.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The repository root.
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The folder holding a freshly built `libpi.so` of this test's profile.
+///
+/// `cargo test` links integration tests to the rlib and does not rebuild the
+/// cdylib, so this runs `cargo build --lib` (once per test binary; a no-op
+/// when it is current) before any program is linked to it.
+pub fn lib_dir() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test binary path");
+        let dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target profile folder")
+            .to_path_buf();
+        let mut cargo = Command::new(env!("CARGO"));
+        cargo
+            .args(["build", "--lib", "--quiet", "--manifest-path"])
+            .arg(root().join("Cargo.toml"));
+        if dir.file_name().is_some_and(|n| n == "release") {
+            cargo.arg("--release");
+        }
+        let status = cargo.status().expect("run cargo build --lib");
+        assert!(status.success(), "cargo build --lib failed");
+        let lib = dir.join(format!(
+            "{}pi{}",
+            std::env::consts::DLL_PREFIX,
+            std::env::consts::DLL_SUFFIX
+        ));
+        assert!(lib.exists(), "{} was not built", lib.display());
+        dir
+    })
+    .clone()
+}
+
+/// Whether `tool` runs; if not, the caller skips, visibly, or under
+/// `PI_REQUIRE_ALL=1` (as in CI) the test fails.
+pub fn have(tool: &str) -> bool {
+    let ok = Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        let reason = format!("`{tool}` is not installed");
+        if std::env::var("PI_REQUIRE_ALL").is_ok_and(|v| v == "1") {
+            panic!("{reason}, and PI_REQUIRE_ALL=1 forbids skipping");
+        }
+        // Straight to stderr: the harness hides eprintln! of passing tests.
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), format!("SKIPPED: {reason}\n").as_bytes());
+    }
+    ok
+}
+
+/// Runs `cmd`, asserts success, and returns its stdout and stderr.
+pub fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("could not start {cmd:?}: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{cmd:?} failed ({}):\n{text}", out.status);
+    text
+}
+
+/// Compiles `sources` (relative to the root, or absolute) with `compiler`
+/// and `flags` into a program linked to libpi, in its own folder.
+pub fn build(compiler: &str, flags: &[&str], sources: &[&str], name: &str) -> PathBuf {
+    let lib = lib_dir();
+    let out_dir = lib.join("consumers").join(name);
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let exe = out_dir.join(name);
+    let mut cmd = Command::new(compiler);
+    cmd.current_dir(&out_dir).args(flags);
+    cmd.arg("-I").arg(root().join("include"));
+    for s in sources {
+        cmd.arg(root().join(s));
+    }
+    cmd.arg("-o").arg(&exe).arg("-L").arg(&lib).args(["-lpi", "-lm"]);
+    cmd.arg(format!("-Wl,-rpath,{}", lib.display()));
+    run(&mut cmd);
+    exe
+}
+
+/// A command for a built program, with Mesa kept quiet if a software
+/// Vulkan driver is present.
+pub fn program(exe: &Path) -> Command {
+    let mut cmd = Command::new(exe);
+    cmd.env("XDG_RUNTIME_DIR", std::env::temp_dir());
+    cmd
+}
