@@ -33,7 +33,9 @@ def _report(capsys: pytest.CaptureFixture, text: str) -> None:
 
 def test_eight_threads_share_one_engine_exactly(capsys: pytest.CaptureFixture) -> None:
     engine = get_engine("cpu", 2)
-    cases = [(s * 7919, s * 1_000_003, 1 + s * 977 + (200_000 if s % 4 == 3 else 0)) for s in range(16)]
+    cases = [
+        (s * 7919, s * 1_000_003, 1 + s * 977 + (200_000 if s % 4 == 3 else 0)) for s in range(16)
+    ]
     expected = [engine.count_hits(*c) for c in cases]
     wrong: list[tuple[int, int]] = []
 
