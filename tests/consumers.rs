@@ -11,6 +11,48 @@ mod common;
 use common::{build, have, lib_dir, program, root, run};
 use std::process::Command;
 
+#[test]
+fn c99_consumer() {
+    if !have("cc") {
+        return;
+    }
+    let exe = build(
+        "cc",
+        &["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"],
+        &["tests/c/consumer.c"],
+        "c99",
+    );
+    assert!(run(&mut program(&exe)).contains("all checks passed"));
+}
+
+#[test]
+fn cpp_consumer() {
+    if !have("g++") {
+        return;
+    }
+    let exe = build(
+        "g++",
+        &["-x", "c++", "-std=c++17", "-Wall", "-Wextra", "-Werror"],
+        &["tests/c/consumer.c"],
+        "cpp",
+    );
+    assert!(run(&mut program(&exe)).contains("all checks passed"));
+}
+
+#[test]
+fn fortran_consumer() {
+    if !have("gfortran") {
+        return;
+    }
+    let exe = build(
+        "gfortran",
+        &["-std=f2008", "-Wall", "-Werror", "-fcheck=all"],
+        &["include/pi.f90", "tests/fortran/consumer.f90"],
+        "fortran",
+    );
+    assert!(run(&mut program(&exe)).contains("all checks passed"));
+}
+
 /// valgrind's memcheck: any invalid access or definite leak fails the run.
 fn valgrind() -> Command {
     let mut cmd = Command::new("valgrind");

@@ -3,8 +3,10 @@
 Usage::
 
     python -m pi [N] [--seed S] [--backend auto|cpu|gpu] [--threads T] [--json]
+    python -m pi [N] (--scheduler tcp://HOST:8786 | --local-workers W) [--piece-size P]
     python -m pi devices
     python -m pi plot --out FILE.png [N] [--seed S] [--backend B]
+    python -m pi bench [--quick] [--out FILE.png] [--json FILE] [--repeat K] [--max-n N]
 
 ``N`` is a sample count, written as an integer or in exponent notation when
 that is an exact integer (``1e9``, ``2.5e3``; not ``1.5e0``). Exit codes:
@@ -26,7 +28,7 @@ import pi
 from pi import _api, _engine
 
 PROG = "python -m pi"
-COMMANDS = ("run", "devices", "plot")
+COMMANDS = ("run", "devices", "plot", "bench")
 _U64_MAX = (1 << 64) - 1
 _DEFAULT_RUN = 10**8
 _DEFAULT_PLOT = 10**7
@@ -96,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Without a command, `run` is meant: `python -m pi 1e9` estimates from 1e9 samples.",
     )
     parser.add_argument("--version", action="version", version=f"pi {pi.__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="{run,devices,plot}")
+    sub = parser.add_subparsers(dest="command", metavar="{run,devices,plot,bench}")
 
     run = sub.add_parser("run", help="estimate pi (the default command)")
     run.add_argument(
@@ -116,6 +118,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--json", action="store_true", help="print the result as one JSON object")
     run.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    cluster = run.add_mutually_exclusive_group()
+    cluster.add_argument(
+        "--scheduler",
+        metavar="ADDR",
+        default=None,
+        help="run on this Dask scheduler's workers, e.g. tcp://HOST:8786 (needs pi[distributed])",
+    )
+    cluster.add_argument(
+        "--local-workers",
+        type=parse_count,
+        default=None,
+        metavar="W",
+        help="run on a Dask LocalCluster of W worker processes (needs pi[distributed])",
+    )
+    run.add_argument(
+        "--piece-size",
+        type=parse_count,
+        default=None,
+        metavar="P",
+        help="samples per Dask task with --scheduler/--local-workers (default: up to 2**30)",
+    )
 
     sub.add_parser("devices", help="list what pi can count on")
 
@@ -131,6 +154,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plot.add_argument("--points", type=int, default=200, help="points on the curve (default 200)")
     _add_seed_backend(plot)
+
+    from pi import _bench
+
+    bench = sub.add_parser(
+        "bench", help="measure the throughput of every backend (table, --out plot, --json)"
+    )
+    _bench.add_arguments(bench, parse_count)
     return parser
 
 
@@ -166,12 +196,46 @@ def _format_rate(rate: float) -> str:
     return f"{rate:.3g}" if rate < 1e3 else f"{rate:.2e}"
 
 
+def _run_distributed(args: argparse.Namespace, hook: Callable[[int], Any] | None) -> dict[str, Any]:
+    """``cmd_run`` on a Dask cluster (``--scheduler`` or ``--local-workers``)."""
+    try:
+        from distributed import Client
+
+        import pi.distributed
+    except ImportError as e:
+        raise RuntimeError(f"{e} (pip install 'pi[distributed]')") from None
+    options = dict(first=args.first, backend=args.backend, threads=args.threads, on_progress=hook)
+    if args.scheduler is None:
+        return pi.distributed.estimate(
+            args.num_points,
+            args.seed,
+            None,
+            args.piece_size,
+            local_workers=args.local_workers,
+            **options,
+        )
+    with Client(args.scheduler) as client:
+        return pi.distributed.estimate(
+            args.num_points, args.seed, client, args.piece_size, **options
+        )
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.piece_size is not None and args.scheduler is None and args.local_workers is None:
+        raise UsageError("--piece-size needs --scheduler or --local-workers")
     hook, bar = _progress(args.num_points, not args.no_progress and not args.json)
     try:
-        result = _api._run(
-            args.num_points, args.seed, args.backend, args.threads, args.first, on_progress=hook
-        )
+        if args.scheduler is not None or args.local_workers is not None:
+            result = _run_distributed(args, hook)
+        else:
+            result = _api._run(
+                args.num_points,
+                args.seed,
+                args.backend,
+                args.threads,
+                args.first,
+                on_progress=hook,
+            )
     finally:
         if bar is not None:
             bar.close()
@@ -194,6 +258,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"seed {result['seed']}"
     )
     print(f"backend {result['backend']}: {result['device']}")
+    if "pieces" in result:
+        print(
+            f"dask: {result['pieces']} pieces of up to {result['piece_size']} samples "
+            f"on {result['workers']} workers, scheduler {result['scheduler']}"
+        )
     print(f"time {seconds:.3g} s, {_format_rate(rate)} samples/s")
     return 0
 
@@ -272,11 +341,19 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from pi import _bench
+
+    return _bench.main(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(_with_default_command(sys.argv[1:] if argv is None else argv))
-    command = {"run": cmd_run, "devices": cmd_devices, "plot": cmd_plot}[args.command or "run"]
+    command = {"run": cmd_run, "devices": cmd_devices, "plot": cmd_plot, "bench": cmd_bench}[
+        args.command or "run"
+    ]
     try:
         return command(args)
     except KeyboardInterrupt:

@@ -1,0 +1,184 @@
+"""Throughput of ``pi.distributed`` against the single-process CPU backend.
+
+Usage (with ``pip install '.[distributed]'``)::
+
+    python benches/distributed.py                       # LocalCluster of 1 and 2 workers
+    python benches/distributed.py --samples 1e11 --scheduler tcp://HOST:8786
+
+Prints a markdown table: samples/s of ``pi.estimate(backend="cpu")`` in this
+process (all cores), then of ``pi.distributed.estimate`` on a ``LocalCluster``
+of 1 and 2 worker processes (one task at a time each, the cores shared out
+between them), or on the cluster at ``--scheduler``; then the cost of one
+piece (Dask's per-task overhead), from a run of many tiny pieces. Every
+distributed count is checked against the single-process one. Cluster start-up
+is timed apart and not counted in the throughput.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import logging
+import os
+import platform
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+# This file is named distributed.py: keep its folder off sys.path, so that
+# `import distributed` finds Dask's package, not this script.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+
+import distributed  # noqa: E402
+
+import pi  # noqa: E402
+import pi.distributed as pd  # noqa: E402
+
+SEED = 2024
+
+
+def count(text: str) -> int:
+    return int(Decimal(text.replace("_", "")))
+
+
+def best(runs: int, fn):
+    """The fastest of ``runs`` calls of ``fn()``: (result, seconds)."""
+    results = [fn() for _ in range(runs)]
+    fastest = min(results, key=lambda r: r["seconds"])
+    return fastest, fastest["seconds"]
+
+
+def row(*cells: object) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def rate(samples: int, seconds: float) -> str:
+    return f"{samples / seconds:.3g}"
+
+
+def measure_cluster(client, label, n, piece_size, threads, repeat, reference, baseline) -> None:
+    workers = len(client.scheduler_info()["workers"])
+    # Warm up: every worker makes its engine (and imports pi) once.
+    pd.estimate(workers * 4, SEED, client, 1, threads=threads)
+    result, seconds = best(
+        repeat, lambda: pd.estimate(n, SEED, client, piece_size, threads=threads)
+    )
+    assert result["hits"] == reference, (result["hits"], reference)
+    print(
+        row(
+            label,
+            workers,
+            result["piece_size"],
+            result["pieces"],
+            f"{seconds:.3f}",
+            rate(n, seconds),
+            f"{baseline / seconds:.2f}x",
+        ),
+        flush=True,
+    )
+
+
+def piece_cost(client, label, pieces, threads) -> None:
+    """Seconds per piece of a run of ``pieces`` pieces of 1000 samples (~1 µs of work)."""
+    pd.estimate(pieces, SEED, client, 1000, threads=threads)  # warm up
+    _, seconds = best(3, lambda: pd.estimate(pieces * 1000, SEED, client, 1000, threads=threads))
+    workers = len(client.scheduler_info()["workers"])
+    print(
+        row(
+            label,
+            workers,
+            pieces,
+            f"{seconds:.3f}",
+            f"{seconds / pieces * 1e3:.2f} ms",
+            f"{pieces / seconds:.0f}",
+        ),
+        flush=True,
+    )
+
+
+def local_cluster(workers: int):
+    return distributed.LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=":0",
+        silence_logs=logging.ERROR,
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=count, default=4 * 10**9, help="samples per run")
+    parser.add_argument("--piece-size", type=count, default=None, help="default: pi.distributed's")
+    parser.add_argument("--workers", default="1,2", help="LocalCluster sizes (default 1,2)")
+    parser.add_argument("--scheduler", default=None, help="a running cluster instead")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per row; the best counts")
+    parser.add_argument("--overhead-pieces", type=int, default=2000)
+    args = parser.parse_args()
+    n = args.samples
+    cores = os.cpu_count() or 1
+
+    print(
+        f"machine: {platform.machine()}, {cores} cores, {platform.processor() or '?'}; "
+        f"Python {platform.python_version()}, pi {pi.__version__}, "
+        f"dask.distributed {importlib.metadata.version('distributed')}"
+    )
+    print(f"command: {' '.join([os.path.basename(sys.executable), *sys.argv])}")
+    single, base_seconds = best(args.repeat, lambda: pi.estimate(n, SEED, backend="cpu"))
+    reference = single["hits"]
+    print(f"samples per run: {n:.4g}, seed {SEED}, best of {args.repeat}\n")
+    print(row("setup", "workers", "piece size", "pieces", "seconds", "samples/s", "vs 1 process"))
+    print(row(*["---"] * 7))
+    print(
+        row(
+            f"1 process, CPU backend ({single['device']})",
+            "-",
+            "-",
+            "-",
+            f"{base_seconds:.3f}",
+            rate(n, base_seconds),
+            "1.00x",
+        ),
+        flush=True,
+    )
+
+    clients = []
+    setups: list[str] = []
+    if args.scheduler:
+        client = distributed.Client(args.scheduler)
+        clients.append((f"dask at {args.scheduler}", client, None, None))
+    else:
+        for w in (int(x) for x in args.workers.split(",")):
+            start = time.perf_counter()
+            cluster = local_cluster(w)
+            client = distributed.Client(cluster)
+            client.wait_for_workers(w)
+            setup = time.perf_counter() - start
+            threads = max(1, cores // w)
+            label = f"dask LocalCluster, {w} worker process(es) x {threads} thread(s)"
+            clients.append((label, client, cluster, threads))
+            setups.append(f"{w} worker(s) {setup:.1f} s")
+    try:
+        for label, client, _cluster, threads in clients:
+            measure_cluster(
+                client, label, n, args.piece_size, threads, args.repeat, reference, base_seconds
+            )
+        print("\nCost per piece (pieces of 1000 samples, ~1 µs of counting each):\n")
+        print(row("setup", "workers", "pieces", "seconds", "per piece", "pieces/s"))
+        print(row(*["---"] * 6))
+        for label, client, _cluster, threads in clients:
+            piece_cost(client, label.split(",")[0], args.overhead_pieces, threads)
+        if setups:
+            print(f"\nLocalCluster start-up (not counted above): {', '.join(setups)}")
+    finally:
+        for _label, client, cluster, _threads in clients:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
