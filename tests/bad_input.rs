@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{build, have, program, root, run};
+use common::{build, have, program, report, root, run};
 
 struct Row {
     call: String,
@@ -108,4 +108,8 @@ fn every_c_row_of_the_bad_input_table() {
     );
     let text = run(&mut program(&exe));
     assert!(text.contains(&format!("{} rows, 0 failures", rows.len())), "{text}");
+    report(&format!(
+        "bad input: {} C rows of docs/bad-input.md, 0 failures",
+        rows.len()
+    ));
 }

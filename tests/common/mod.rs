@@ -101,3 +101,9 @@ pub fn program(exe: &Path) -> Command {
     cmd.env("XDG_RUNTIME_DIR", std::env::temp_dir());
     cmd
 }
+
+/// Prints a figure for the README's reliability section, straight to
+/// stderr so that it shows in the CI log even when the test passes.
+pub fn report(text: &str) {
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), format!("[reliability] {text}\n").as_bytes());
+}

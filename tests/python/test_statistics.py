@@ -25,13 +25,15 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 import pi
 
 K = 200
 N = 100_000
 
 
-def test_z_scores_over_many_seeds() -> None:
+def test_z_scores_over_many_seeds(capsys: pytest.CaptureFixture) -> None:
     zs = []
     total_hits = 0
     for seed in range(1000, 1000 + K):
@@ -47,6 +49,12 @@ def test_z_scores_over_many_seeds() -> None:
     p = math.pi / 4
     pooled_z = (total_hits - K * N * p) / math.sqrt(K * N * p * (1 - p))
     assert abs(pooled_z) < 5.33, pooled_z
+    with capsys.disabled():
+        print(
+            f"\n[reliability] statistics: {K} seeds x {N} samples, mean z {mean:+.3f}, "
+            f"variance {var:.3f}, max |z| {max(abs(z) for z in zs):.2f}, pooled z "
+            f"{pooled_z:+.2f}; false-alarm rate < 1.7e-6"
+        )
 
 
 def test_neighbouring_seeds_and_offsets_are_not_copies() -> None:
