@@ -56,3 +56,17 @@ def run_python(
         timeout=timeout,
         cwd=DATA,
     )
+
+
+def cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Runs ``python -m pi ARGS`` in a child process (from a neutral folder)."""
+    return subprocess.run(
+        [sys.executable, "-m", "pi", *args],
+        capture_output=True,
+        text=True,
+        env=child_env(env),
+        timeout=timeout,
+        cwd=DATA,
+    )

@@ -10,20 +10,7 @@ import time
 
 import pytest
 
-from _helpers import DATA, NO_GPU_ENV, child_env, run_python
-
-
-def cli(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pi", *args],
-        capture_output=True,
-        text=True,
-        env=child_env(env),
-        timeout=timeout,
-        cwd=DATA,
-    )
+from _helpers import DATA, NO_GPU_ENV, child_env, cli, run_python
 
 
 def one_error_line(stderr: str) -> str:

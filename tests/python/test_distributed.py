@@ -12,15 +12,13 @@ import logging
 import math
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 
 import pytest
 
 import pi
-from _helpers import DATA, child_env, require_all
+from _helpers import cli, require_all
 
 try:
     import distributed
@@ -202,19 +200,6 @@ def test_all_workers_gone_raises() -> None:
         # And a run that starts without any worker waits no longer than that either.
         with pytest.raises(pd.ClusterError, match="no Dask workers"):
             pd.estimate(10, 5, client, no_worker_timeout=1)
-
-
-def cli(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pi", *args],
-        capture_output=True,
-        text=True,
-        env=child_env(env),
-        timeout=timeout,
-        cwd=DATA,
-    )
 
 
 def test_cli_scheduler(client) -> None:
