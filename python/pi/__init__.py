@@ -43,14 +43,25 @@ The C header of the library is shipped as ``pi/include/pi.h``.
 
 from __future__ import annotations
 
-from ._api import (
-    approximate_pi_cpu,
-    approximate_pi_gpu,
-    approximate_pi_python,
-    count_hits_batched,
-    estimate,
-    iter_estimates,
-)
+import sys
+
+try:
+    from ._api import (
+        approximate_pi_cpu,
+        approximate_pi_gpu,
+        approximate_pi_python,
+        count_hits_batched,
+        estimate,
+        iter_estimates,
+    )
+except ImportError as _e:
+    # `python -m pi` imports this package before its __main__: while it does,
+    # sys.argv[0] is "-m". There a missing or mismatched library is a runtime
+    # failure of the command (one line, exit 1), not a traceback.
+    if sys.argv[:1] == ["-m"] and str(_e).startswith("pi: "):
+        sys.stderr.write(f"python -m pi: error: {_e}\n")
+        raise SystemExit(1) from None
+    raise
 from ._errors import DeviceError, NoDeviceError
 
 

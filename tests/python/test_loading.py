@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pi
-from _helpers import run_python
+from _helpers import cli, run_python
 from pi import _lib
 
 
@@ -77,6 +77,13 @@ def test_pi_library_missing() -> None:
     proc = run_python("import pi", env={"PI_LIBRARY": "/nonexistent/libpi.so"})
     assert proc.returncode != 0
     assert "ImportError" in proc.stderr and "PI_LIBRARY" in proc.stderr
+
+
+def test_cli_with_a_missing_library_fails_in_one_line() -> None:
+    proc = cli("1000", env={"PI_LIBRARY": "/nonexistent/libpi.so"})
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "PI_LIBRARY" in lines[0], proc.stderr
 
 
 def test_pi_library_not_a_library() -> None:
