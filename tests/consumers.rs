@@ -8,8 +8,7 @@
 
 mod common;
 
-use common::{build, have, lib_dir, program, report, root, run};
-use std::process::Command;
+use common::{build, have, leak_line, lib_dir, program, report, root, run, valgrind};
 
 #[test]
 fn c99_consumer() {
@@ -51,33 +50,6 @@ fn fortran_consumer() {
         "fortran",
     );
     assert!(run(&mut program(&exe)).contains("all checks passed"));
-}
-
-/// valgrind's "definitely lost" line, or that there was no leak at all.
-fn leak_line(log: &str) -> String {
-    log.lines()
-        .find_map(|l| {
-            l.split_once("definitely lost: ")
-                .map(|(_, rest)| format!("definitely lost: {rest}"))
-        })
-        .unwrap_or_else(|| "no leaks possible".to_string())
-}
-
-/// valgrind's memcheck: any invalid access or definite leak fails the run.
-fn valgrind() -> Command {
-    let mut cmd = Command::new("valgrind");
-    cmd.env("XDG_RUNTIME_DIR", std::env::temp_dir());
-    cmd.args([
-        "--error-exitcode=99",
-        "--leak-check=full",
-        "--errors-for-leak-kinds=definite",
-    ])
-    .args(["--show-leak-kinds=definite", "--gen-suppressions=all"])
-    .arg(format!(
-        "--suppressions={}",
-        root().join("tests/valgrind.supp").display()
-    ));
-    cmd
 }
 
 #[test]

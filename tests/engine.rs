@@ -8,6 +8,8 @@
 //! Tests that need other environment variables rerun one test of this
 //! binary in a child process with those variables set.
 
+mod common;
+
 use pi::engine::GPU_MIN_SAMPLES;
 use pi::ffi;
 use pi::gpu::{GpuBackend, GpuError};
@@ -210,4 +212,27 @@ fn child_forced_bogus() {
         Err(Error::InvalidArgument(m)) => assert!(m.contains("PI_BACKEND"), "{m}"),
         other => panic!("expected InvalidArgument, got {other:?}"),
     }
+}
+
+/// The device-fault tests above, rerun under valgrind's memcheck: a lost
+/// device, the fallback to the CPU and the error path leak nothing and
+/// touch no invalid memory.
+#[test]
+fn fault_tests_under_valgrind() {
+    if gpu_or_skip("fault_tests_under_valgrind").is_none() || !common::have("valgrind") {
+        return;
+    }
+    let exe = std::env::current_exe().expect("test binary path");
+    let log = common::run(common::valgrind().arg(exe).args([
+        "--exact",
+        "--test-threads=1",
+        "gpu_engine_reports_a_lost_device",
+        "auto_engine_finishes_on_the_cpu_when_the_device_is_lost",
+    ]));
+    assert!(log.contains("2 passed"), "{log}");
+    assert!(log.contains("ERROR SUMMARY: 0 errors"), "{log}");
+    common::report(&format!(
+        "valgrind, device-fault tests: 0 errors, {}",
+        common::leak_line(&log)
+    ));
 }

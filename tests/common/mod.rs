@@ -107,3 +107,30 @@ pub fn program(exe: &Path) -> Command {
 pub fn report(text: &str) {
     let _ = std::io::Write::write_all(&mut std::io::stderr(), format!("[reliability] {text}\n").as_bytes());
 }
+
+/// valgrind's "definitely lost" line, or that there was no leak at all.
+pub fn leak_line(log: &str) -> String {
+    log.lines()
+        .find_map(|l| {
+            l.split_once("definitely lost: ")
+                .map(|(_, rest)| format!("definitely lost: {rest}"))
+        })
+        .unwrap_or_else(|| "no leaks possible".to_string())
+}
+
+/// valgrind's memcheck: any invalid access or definite leak fails the run.
+pub fn valgrind() -> Command {
+    let mut cmd = Command::new("valgrind");
+    cmd.env("XDG_RUNTIME_DIR", std::env::temp_dir());
+    cmd.args([
+        "--error-exitcode=99",
+        "--leak-check=full",
+        "--errors-for-leak-kinds=definite",
+    ])
+    .args(["--show-leak-kinds=definite", "--gen-suppressions=all"])
+    .arg(format!(
+        "--suppressions={}",
+        root().join("tests/valgrind.supp").display()
+    ));
+    cmd
+}
