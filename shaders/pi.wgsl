@@ -1,6 +1,6 @@
 // Monte Carlo pi on the GPU: counts the hits of whole Philox4x32-10 blocks.
 //
-// The stream is the one of src/stream.rs (SPEC section 1): block j under the
+// The stream is the one of src/stream.rs (README.md, "The stream"): block j under the
 // key (lo32(seed), hi32(seed)) is Philox4x32-10(counter = (lo32(j), hi32(j),
 // 0, 0)); its words (x0, x1, x2, x3) are the two points (x0, x1) and
 // (x2, x3). A point (x, y) is a hit when x*x + y*y < 2^64, in exact integers.

@@ -38,7 +38,7 @@ pub const WORKGROUP_SIZE: u32 = 256;
 
 /// The most blocks (loop iterations) one invocation may count. Mesa's
 /// lavapipe was seen to stop a shader loop after 65,535 iterations without
-/// an error (NOTES.md), so requests are clamped to this, well below it.
+/// an error, so requests are clamped to this, well below it.
 pub const MAX_BLOCKS_PER_INVOCATION: u32 = 16_384;
 
 /// The most dispatches recorded in one submission (one readback).

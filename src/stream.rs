@@ -1,5 +1,5 @@
 //! The sample stream: Philox4x32-10 and the hit rule. This module is the
-//! contract every backend reproduces bit for bit (SPEC section 1).
+//! contract every backend reproduces bit for bit (README.md, "The stream").
 //!
 //! * Seed `s` (64 bits) gives the key `(lo32(s), hi32(s))`.
 //! * Sample `i` lives in block `j = i / 2`; the block is

@@ -4,7 +4,7 @@ Samples come from the counter-based Philox4x32-10 stream: sample ``i`` of a
 64-bit ``seed`` is a fixed point of the unit square, so pure Python, the Rust
 CPU kernel and the WGSL GPU kernel count the same hits for the same
 ``(seed, first, count)``, whatever the thread count or chunking. The stream
-is defined in ``pi._stream`` (and the project's SPEC.md, section 1).
+is defined in ``pi._stream`` (and in README.md, "The stream").
 
 Functions::
 

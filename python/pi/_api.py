@@ -1,4 +1,4 @@
-"""The public functions of ``pi`` (SPEC section 3): argument checks, then native calls."""
+"""The public functions of ``pi``: argument checks, then native calls."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The Python API (SPEC section 3): values, dicts, generators, argument checks, threads."""
+"""The Python API: values, dicts, generators, argument checks, threads."""
 
 from __future__ import annotations
 
