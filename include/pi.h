@@ -45,6 +45,9 @@
 // A bug in the library (a caught panic). The process is not aborted.
 #define PI_ERROR_INTERNAL 4
 
+// The most CPU threads `pi_engine_new` accepts (0 means one per core).
+#define PI_MAX_CPU_THREADS 1024
+
 // A hardware GPU (discrete, integrated, virtual) if there is one, else the
 // CPU. Software adapters (lavapipe) are never chosen automatically.
 #define PI_BACKEND_AUTO 0
@@ -65,11 +68,12 @@ extern "C" {
 #endif // __cplusplus
 
 // Makes an engine for `backend` (`PI_BACKEND_*`) on `cpu_threads` CPU
-// threads (0: one per core) and stores it in `*engine_out`.
+// threads (0: one per core; at most PI_MAX_CPU_THREADS) and stores it in
+// `*engine_out`.
 //
 // The environment variable `PI_BACKEND` (`auto`, `cpu`, `gpu`), when set,
 // replaces `backend`. Returns PI_OK; PI_ERROR_INVALID_ARGUMENT for a NULL
-// `engine_out` or an unknown backend; PI_ERROR_NO_DEVICE when
+// `engine_out`, an unknown backend or too many threads; PI_ERROR_NO_DEVICE when
 // `PI_BACKEND_GPU` finds no adapter. On failure `*engine_out` is untouched.
 // Release the engine with `pi_engine_free`.
 //

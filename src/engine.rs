@@ -16,6 +16,10 @@ pub const BACKEND_ENV: &str = "PI_BACKEND";
 /// either way.
 pub const GPU_MIN_SAMPLES: u64 = 1 << 16;
 
+/// The most CPU threads an engine starts: more would only exhaust memory
+/// or the system's thread limit.
+pub const MAX_CPU_THREADS: u32 = 1024;
+
 /// Which hardware counts the samples.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -115,9 +119,14 @@ impl fmt::Debug for Engine {
 
 impl Engine {
     /// An engine for `backend` on `cpu_threads` CPU threads (0: one per
-    /// core). The `PI_BACKEND` environment variable, when set, replaces
-    /// `backend`.
+    /// core; at most [`MAX_CPU_THREADS`]). The `PI_BACKEND` environment
+    /// variable, when set, replaces `backend`.
     pub fn new(backend: Backend, cpu_threads: u32) -> Result<Engine, Error> {
+        if cpu_threads > MAX_CPU_THREADS {
+            return Err(Error::InvalidArgument(format!(
+                "cpu_threads = {cpu_threads} is more than {MAX_CPU_THREADS} (0 means one per core)"
+            )));
+        }
         let (backend, forced) = match std::env::var(BACKEND_ENV) {
             Ok(v) if !v.trim().is_empty() => {
                 let b = Backend::from_name(&v).ok_or_else(|| {

@@ -47,6 +47,11 @@ fn last_error() -> String {
 }
 
 #[test]
+fn thread_limit_is_the_engines() {
+    assert_eq!(PI_MAX_CPU_THREADS, pi::engine::MAX_CPU_THREADS);
+}
+
+#[test]
 fn version_strings() {
     // SAFETY: pi_version returns a static NUL-terminated string.
     let v = unsafe { CStr::from_ptr(pi_version()) }.to_str().unwrap();
@@ -91,7 +96,7 @@ proptest! {
     #[test]
     fn any_arguments_get_a_status(
         backend in prop_oneof![Just(PI_BACKEND_CPU), -3i32..6, any::<i32>()],
-        threads in prop_oneof![0u32..4, Just(u32::MAX)],
+        threads in prop_oneof![0u32..4, Just(1025u32), Just(u32::MAX)],
         seed in any::<u64>(),
         first in prop_oneof![any::<u64>(), Just(u64::MAX), u64::MAX - 100..=u64::MAX],
         count in prop_oneof![0u64..3000, any::<u64>()],
@@ -99,14 +104,13 @@ proptest! {
         n_batches in prop_oneof![0u64..8, any::<u64>()],
     ) {
         let mut e = ptr::null_mut();
-        // Threads: u32::MAX threads cannot start; every other value can.
-        let threads = if threads == u32::MAX { 1 } else { threads };
         // SAFETY: a valid out-pointer.
         let status = unsafe { pi_engine_new(backend, threads, &mut e) };
-        if !(0..=2).contains(&backend) {
+        if !(0..=2).contains(&backend) || threads > PI_MAX_CPU_THREADS {
             prop_assert_eq!(status, PI_ERROR_INVALID_ARGUMENT);
             prop_assert!(e.is_null());
-            prop_assert!(last_error().contains("backend"));
+            let msg = last_error();
+            prop_assert!(msg.contains("backend") || msg.contains("cpu_threads"), "{}", msg);
             return Ok(());
         }
         if status != PI_OK {

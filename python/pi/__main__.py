@@ -26,6 +26,7 @@ from typing import Any, Callable
 
 import pi
 from pi import _api, _engine
+from pi._lib import lib
 
 PROG = "python -m pi"
 COMMANDS = ("run", "devices", "plot", "bench")
@@ -65,13 +66,15 @@ def parse_seed(text: str) -> int:
 
 
 def parse_threads(text: str) -> int:
-    """CPU threads: 0 (one per core) or more."""
+    """CPU threads: 0 (one per core) up to ``PI_MAX_CPU_THREADS``."""
     try:
         n = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if not 0 <= n < 2**32:
-        raise argparse.ArgumentTypeError(f"must be 0 (all cores) or more: {text!r}")
+    if not 0 <= n <= lib.PI_MAX_CPU_THREADS:
+        raise argparse.ArgumentTypeError(
+            f"must be 0 (all cores) up to {lib.PI_MAX_CPU_THREADS}: {text!r}"
+        )
     return n
 
 

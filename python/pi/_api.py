@@ -14,7 +14,7 @@ from typing import Any, Callable, TypeVar
 from . import _stream
 from ._engine import BACKENDS, Engine, get_engine
 from ._errors import NoDeviceError
-from ._lib import ffi
+from ._lib import ffi, lib
 
 __all__ = [
     "approximate_pi_cpu",
@@ -27,7 +27,6 @@ __all__ = [
 
 _U64_MAX = (1 << 64) - 1
 _STREAM_END = 1 << 64  # one past the last sample index
-_U32_MAX = (1 << 32) - 1
 
 #: What an argument documented as ``int`` accepts: ``int`` and anything with
 #: ``__index__`` (NumPy integers), never ``bool``.
@@ -71,8 +70,8 @@ def _threads(threads: Any) -> int:
     n = _int(threads, "threads")
     if n < 0:
         raise ValueError(f"threads must be >= 0 (0 or None: one per core), got {n}")
-    if n > _U32_MAX:
-        raise ValueError(f"threads must be <= 2**32 - 1, got {n}")
+    if n > lib.PI_MAX_CPU_THREADS:
+        raise ValueError(f"threads must be <= {lib.PI_MAX_CPU_THREADS}, got {n}")
     return n
 
 
