@@ -160,10 +160,11 @@ impl Engine {
     /// An engine around a GPU backend the caller made (with its own
     /// options). With `fallback`, a device failure finishes the call on the
     /// CPU and the engine stays there, as an `Auto` engine does; without it,
-    /// the failure is returned, as for an explicit GPU request.
+    /// the failure is returned, as for an explicit GPU request. At most
+    /// [`MAX_CPU_THREADS`] CPU threads are started.
     pub fn with_gpu(gpu: GpuBackend, cpu_threads: u32, fallback: bool) -> Engine {
         Engine {
-            cpu_threads: cpu_threads as usize,
+            cpu_threads: cpu_threads.min(MAX_CPU_THREADS) as usize,
             cpu: OnceLock::new(),
             gpu: Some(gpu),
             gpu_failure: Mutex::new(None),
