@@ -126,14 +126,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--scheduler",
         metavar="ADDR",
         default=None,
-        help="run on this Dask scheduler's workers, e.g. tcp://HOST:8786 (needs pi[distributed])",
+        help="run on this Dask scheduler's workers, e.g. tcp://HOST:8786 "
+        "(needs the 'distributed' extra)",
     )
     cluster.add_argument(
         "--local-workers",
         type=parse_count,
         default=None,
         metavar="W",
-        help="run on a Dask LocalCluster of W worker processes (needs pi[distributed])",
+        help="run on a Dask LocalCluster of W worker processes (needs the 'distributed' extra)",
     )
     run.add_argument(
         "--piece-size",
@@ -206,7 +207,8 @@ def _run_distributed(args: argparse.Namespace, hook: Callable[[int], Any] | None
 
         import pi.distributed
     except ImportError as e:
-        raise RuntimeError(f"{e} (pip install 'pi[distributed]')") from None
+        hint = "pip install 'dask[distributed]': the 'distributed' extra"
+        raise RuntimeError(f"{e} ({hint})") from None
     options = dict(first=args.first, backend=args.backend, threads=args.threads, on_progress=hook)
     if args.scheduler is None:
         return pi.distributed.estimate(
@@ -300,7 +302,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise RuntimeError("plotting needs matplotlib: pip install 'pi[plot]'") from None
+        hint = "pip install matplotlib (the 'plot' extra)"
+        raise RuntimeError(f"plotting needs matplotlib: {hint}") from None
     if args.points < 2:
         raise UsageError("--points must be 2 or more")
     marks = checkpoints(args.num_points, args.points)

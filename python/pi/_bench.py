@@ -478,7 +478,8 @@ def write_plot(results: dict[str, Any], path: str) -> str | None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        return f"matplotlib is not installed: no plot written to {path} (pip install 'pi[plot]')"
+        hint = "pip install matplotlib: the 'plot' extra"
+        return f"matplotlib is not installed: no plot written to {path} ({hint})"
     fig, ax = plt.subplots(figsize=(8, 5.5))
     styles = {"python": ":", "numpy": "--", "cpu": "-", "gpu": "-."}
     for series in results["series"].values():

@@ -1,6 +1,6 @@
 """Scale-out: the same estimate on a Dask cluster, identical to one machine.
 
-Needs the ``distributed`` extra (``pip install 'pi[distributed]'``, which
+Needs the ``distributed`` extra (``pip install '.[distributed]'`` from the source tree, which
 installs ``dask[distributed]``). Because hits of consecutive ranges of the
 stream add up exactly, a run ``(seed, first, num_points)`` cut into contiguous
 pieces and counted on many machines gives the very count of
@@ -45,7 +45,7 @@ try:
 except ImportError as _e:  # pragma: no cover - exercised only without the extra
     raise ImportError(
         "pi.distributed needs Dask's distributed scheduler: "
-        "pip install 'pi[distributed]' (or pip install 'dask[distributed]')"
+        "pip install 'dask[distributed]' (the 'distributed' extra)"
     ) from _e
 
 #: Largest default piece: about a second of one CPU core (~1.3e9 samples/s per

@@ -141,7 +141,7 @@ sys.exit(main(["plot", "--out", {str(tmp_path / "x.png")!r}, "1000"]))
 """
     proc = run_python(code)
     assert proc.returncode == 1
-    assert "pip install 'pi[plot]'" in one_error_line(proc.stderr)
+    assert "pip install matplotlib" in one_error_line(proc.stderr)
     assert not (tmp_path / "x.png").exists()
 
 
