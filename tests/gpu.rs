@@ -2,29 +2,16 @@
 //! for both shader variants, multi-dispatch runs, the iteration cap, and
 //! adapter selection.
 //!
-//! With no adapter, each test prints `SKIPPED: ...` on stderr and passes,
+//! With no adapter, each test prints `SKIPPED ...` on stderr and passes,
 //! unless `PI_REQUIRE_ALL=1`, when it fails. Install Mesa's lavapipe
 //! (`mesa-vulkan-drivers`) to run them on any machine.
 
-use std::io::Write;
 use std::sync::Arc;
 
 use pi::gpu::{GpuBackend, GpuError, GpuOptions, MAX_BLOCKS_PER_INVOCATION, WORKGROUP_SIZE};
 use pi::stream;
 
-fn require_all() -> bool {
-    std::env::var("PI_REQUIRE_ALL").is_ok_and(|v| v == "1")
-}
-
-/// Prints a visible skip line, or fails under `PI_REQUIRE_ALL=1`.
-fn skip(test: &str, why: &str) {
-    if require_all() {
-        panic!("{test}: {why} (PI_REQUIRE_ALL=1 forbids skipping)");
-    }
-    // Straight to the process's stderr: the test harness captures
-    // `eprintln!` of passing tests, and a skip must stay visible.
-    let _ = writeln!(std::io::stderr(), "SKIPPED: {test}: {why}");
-}
+mod common;
 
 /// A backend with `options` (software adapters allowed), or `None` after
 /// [`skip`] when there is no adapter. Any other failure fails the test.
@@ -38,7 +25,7 @@ fn backend(test: &str, options: GpuOptions) -> Option<GpuBackend> {
             Some(b)
         }
         Err(GpuError::NoDevice(why)) => {
-            skip(test, &format!("no GPU adapter ({why})"));
+            common::skip(test, &format!("no GPU adapter ({why})"));
             None
         }
         Err(e) => panic!("{test}: creating the GPU backend failed: {e}"),
@@ -95,7 +82,7 @@ fn int64_variant_matches_the_reference() {
         return;
     };
     if !gpu.uses_int64() {
-        skip(
+        common::skip(
             "int64_variant_matches_the_reference",
             "the adapter does not offer SHADER_INT64",
         );

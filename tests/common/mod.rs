@@ -45,20 +45,24 @@ pub fn lib_dir() -> PathBuf {
     .clone()
 }
 
-/// Whether `tool` runs; if not, the caller skips, visibly, or under
-/// `PI_REQUIRE_ALL=1` (as in CI) the test fails.
+/// Skips the calling test visibly, or, under `PI_REQUIRE_ALL=1` (as in
+/// CI), fails it: the one place that rule is written.
+pub fn skip(test: &str, why: &str) {
+    if std::env::var("PI_REQUIRE_ALL").is_ok_and(|v| v == "1") {
+        panic!("{test}: {why}, and PI_REQUIRE_ALL=1 forbids skipping");
+    }
+    // Straight to stderr: the harness hides eprintln! of passing tests.
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), format!("SKIPPED {test}: {why}\n").as_bytes());
+}
+
+/// Whether `tool` runs; if not, the caller returns after [`skip`].
 pub fn have(tool: &str) -> bool {
     let ok = Command::new(tool)
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
-        let reason = format!("`{tool}` is not installed");
-        if std::env::var("PI_REQUIRE_ALL").is_ok_and(|v| v == "1") {
-            panic!("{reason}, and PI_REQUIRE_ALL=1 forbids skipping");
-        }
-        // Straight to stderr: the harness hides eprintln! of passing tests.
-        let _ = std::io::Write::write_all(&mut std::io::stderr(), format!("SKIPPED: {reason}\n").as_bytes());
+        skip(tool, &format!("`{tool}` is not installed"));
     }
     ok
 }
