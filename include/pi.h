@@ -48,6 +48,11 @@
 // The most CPU threads `pi_engine_new` accepts (0 means one per core).
 #define PI_MAX_CPU_THREADS 1024
 
+// Runs of at most this many samples (and batches of at most this size) are
+// counted on the CPU even by a GPU engine: a GPU round trip costs more.
+// The hits are the same either way; tests use it to reach the GPU path.
+#define PI_GPU_MIN_SAMPLES 65536
+
 // A hardware GPU (discrete, integrated, virtual) if there is one, else the
 // CPU. Software adapters (lavapipe) are never chosen automatically.
 #define PI_BACKEND_AUTO 0
@@ -89,7 +94,8 @@ int32_t pi_engine_new(int32_t backend, uint32_t cpu_threads, pi_engine **engine_
 void pi_engine_free(pi_engine *engine);
 
 // The backend in use: PI_BACKEND_CPU or PI_BACKEND_GPU (an AUTO engine
-// reports what it chose, and CPU after its GPU failed). -1 for NULL.
+// reports what it chose, and CPU after its GPU failed). -1 for NULL (the
+// last error then says so).
 //
 // # Safety
 // `engine` is NULL or a live engine.

@@ -3,7 +3,7 @@
 
 use crate::cpu::CpuBackend;
 use crate::gpu::{GpuBackend, GpuError};
-use crate::stream;
+use crate::stream::{Batches, RangeError, Run};
 use std::fmt;
 use std::sync::{Mutex, OnceLock};
 
@@ -87,14 +87,9 @@ impl From<GpuError> for Error {
     }
 }
 
-/// Checks that `(first, count)` ends at or before sample `2^64 - 1`.
-fn check_range(first: u64, count: u64) -> Result<(), Error> {
-    if stream::range_is_valid(first, count) {
-        Ok(())
-    } else {
-        Err(Error::InvalidArgument(format!(
-            "first + count = {first} + {count} goes past the last sample index 2^64 - 1"
-        )))
+impl From<RangeError> for Error {
+    fn from(e: RangeError) -> Error {
+        Error::InvalidArgument(e.to_string())
     }
 }
 
@@ -224,16 +219,20 @@ impl Engine {
 
     /// Hits of the run `(seed, first, count)`.
     pub fn count_hits(&self, seed: u64, first: u64, count: u64) -> Result<u64, Error> {
-        check_range(first, count)?;
-        if count > GPU_MIN_SAMPLES
+        self.count_run(seed, Run::new(first, count)?)
+    }
+
+    /// Hits of a checked run.
+    fn count_run(&self, seed: u64, run: Run) -> Result<u64, Error> {
+        if run.count() > GPU_MIN_SAMPLES
             && let Some(gpu) = self.live_gpu()
         {
-            match gpu.count_hits(seed, first, count) {
+            match gpu.count_hits(seed, run.first(), run.count()) {
                 Ok(hits) => return Ok(hits),
                 Err(e) => self.give_up_gpu(e)?,
             }
         }
-        Ok(self.cpu()?.count_hits(seed, first, count))
+        Ok(self.cpu()?.count_hits(seed, run.first(), run.count()))
     }
 
     /// Records a GPU failure. An engine made with an explicit GPU request
@@ -253,20 +252,14 @@ impl Engine {
     /// Fills `out[k]` with the hits of samples `first + k * batch_size ..
     /// first + (k + 1) * batch_size - 1`. On failure `out` is left as it was.
     pub fn count_hits_batched(&self, seed: u64, first: u64, batch_size: u64, out: &mut [u64]) -> Result<(), Error> {
-        let total = u128::from(batch_size) * out.len() as u128;
-        if u128::from(first) + total > 1 << 64 {
-            return Err(Error::InvalidArgument(format!(
-                "first + batch_size * n_batches = {first} + {batch_size} * {} goes past the last sample index 2^64 - 1",
-                out.len()
-            )));
-        }
+        let batches = Batches::new(first, batch_size, out.len() as u64)?;
         if batch_size <= GPU_MIN_SAMPLES || self.live_gpu().is_none() {
             self.cpu()?.count_hits_batched(seed, first, batch_size, out);
             return Ok(());
         }
         let mut hits = vec![0u64; out.len()];
-        for (k, slot) in hits.iter_mut().enumerate() {
-            *slot = self.count_hits(seed, first + k as u64 * batch_size, batch_size)?;
+        for (k, slot) in (0..).zip(hits.iter_mut()) {
+            *slot = self.count_run(seed, batches.run(k))?;
         }
         out.copy_from_slice(&hits);
         Ok(())

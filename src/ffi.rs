@@ -1,6 +1,6 @@
 //! The C ABI (`include/pi.h`, generated from this file by cbindgen and
 //! checked by `tests/header.rs`). Every export runs its body through
-//! [`guard`]: panics are caught, errors become a status code and a
+//! [`land`], the one landing pad: panics are caught, errors become a status code and a
 //! per-thread message, and outputs are written only on success.
 
 #![allow(non_camel_case_types)]
@@ -27,6 +27,15 @@ pub const PI_ERROR_INTERNAL: i32 = 4;
 
 /// The most CPU threads `pi_engine_new` accepts (0 means one per core).
 pub const PI_MAX_CPU_THREADS: u32 = 1024;
+
+/// Runs of at most this many samples (and batches of at most this size) are
+/// counted on the CPU even by a GPU engine: a GPU round trip costs more.
+/// The hits are the same either way; tests use it to reach the GPU path.
+pub const PI_GPU_MIN_SAMPLES: u64 = 65536;
+
+// The header carries plain literals; these tie them to the engine's values.
+const _: () = assert!(PI_MAX_CPU_THREADS == crate::engine::MAX_CPU_THREADS);
+const _: () = assert!(PI_GPU_MIN_SAMPLES == crate::engine::GPU_MIN_SAMPLES);
 
 /// A hardware GPU (discrete, integrated, virtual) if there is one, else the
 /// CPU. Software adapters (lavapipe) are never chosen automatically.
@@ -56,9 +65,10 @@ fn status_of(e: &Error) -> i32 {
     }
 }
 
-/// Runs `body`, catching any panic; stores the message of a failure in the
-/// thread's last error and returns its status code.
-fn guard(body: impl FnOnce() -> Result<(), Error>) -> i32 {
+/// The one landing pad of every export: runs `body`, catching any panic
+/// (reported as PI_ERROR_INTERNAL). On failure it stores the message in the
+/// thread's last error and returns `on_error(status)`.
+fn land<T>(on_error: impl FnOnce(i32) -> T, body: impl FnOnce() -> Result<T, Error>) -> T {
     let result = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| {
         let what = panic
             .downcast_ref::<&str>()
@@ -67,14 +77,18 @@ fn guard(body: impl FnOnce() -> Result<(), Error>) -> i32 {
             .unwrap_or_else(|| "unknown panic".to_string());
         Err(Error::Internal(format!("panic caught at the C boundary: {what}")))
     });
-    match result {
-        Ok(()) => PI_OK,
-        Err(e) => {
-            let status = status_of(&e);
-            LAST_ERROR.with(|m| *m.borrow_mut() = e.to_string());
-            status
-        }
-    }
+    result.unwrap_or_else(|e| {
+        let status = status_of(&e);
+        // `try_with`: a call made while the thread is being torn down still
+        // returns its status.
+        let _ = LAST_ERROR.try_with(|m| *m.borrow_mut() = e.to_string());
+        on_error(status)
+    })
+}
+
+/// [`land`] for the calls that return a status code.
+fn guard(body: impl FnOnce() -> Result<(), Error>) -> i32 {
+    land(|status| status, || body().map(|()| PI_OK))
 }
 
 fn invalid(msg: impl Into<String>) -> Error {
@@ -143,33 +157,39 @@ pub unsafe extern "C" fn pi_engine_new(backend: i32, cpu_threads: u32, engine_ou
 /// `engine` is NULL or a live engine from `pi_engine_new`, freed only once.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn pi_engine_free(engine: *mut pi_engine) {
-    if engine.is_null() {
-        return;
-    }
     // Dropping joins the thread pool and releases the GPU; a panic there must
     // not cross the boundary.
-    let _ = catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: the caller passes a pointer from Box::into_raw, once.
-        drop(unsafe { Box::from_raw(engine) });
-    }));
+    land(
+        |_| (),
+        || {
+            if !engine.is_null() {
+                // SAFETY: the caller passes a pointer from Box::into_raw, once.
+                drop(unsafe { Box::from_raw(engine) });
+            }
+            Ok(())
+        },
+    )
 }
 
 /// The backend in use: PI_BACKEND_CPU or PI_BACKEND_GPU (an AUTO engine
-/// reports what it chose, and CPU after its GPU failed). -1 for NULL.
+/// reports what it chose, and CPU after its GPU failed). -1 for NULL (the
+/// last error then says so).
 ///
 /// # Safety
 /// `engine` is NULL or a live engine.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn pi_engine_backend(engine: *const pi_engine) -> i32 {
-    // SAFETY: the caller guarantees NULL or a live engine.
-    let Some(e) = (unsafe { engine.as_ref() }) else {
-        return -1;
-    };
-    catch_unwind(AssertUnwindSafe(|| match e.engine.backend() {
-        Backend::Gpu => PI_BACKEND_GPU,
-        _ => PI_BACKEND_CPU,
-    }))
-    .unwrap_or(-1)
+    land(
+        |_| -1,
+        || {
+            // SAFETY: the caller guarantees NULL or a live engine.
+            let e = unsafe { engine.as_ref() }.ok_or_else(|| invalid("engine is NULL"))?;
+            Ok(match e.engine.backend() {
+                Backend::Gpu => PI_BACKEND_GPU,
+                _ => PI_BACKEND_CPU,
+            })
+        },
+    )
 }
 
 /// Writes a one-line description of the hardware in use (the GPU adapter,
@@ -181,13 +201,15 @@ pub unsafe extern "C" fn pi_engine_backend(engine: *const pi_engine) -> i32 {
 /// `engine` is NULL or a live engine; `buf` is NULL or has `buf_len` bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn pi_engine_describe(engine: *const pi_engine, buf: *mut c_char, buf_len: usize) -> usize {
-    // SAFETY: the caller guarantees NULL or a live engine.
-    let text = match unsafe { engine.as_ref() } {
-        None => String::new(),
-        Some(e) => catch_unwind(AssertUnwindSafe(|| e.engine.describe())).unwrap_or_default(),
-    };
-    // SAFETY: the caller guarantees `buf_len` writable bytes at `buf`.
-    unsafe { copy_out(&text, buf, buf_len) }
+    land(
+        |_| 0,
+        || {
+            // SAFETY: the caller guarantees NULL or a live engine.
+            let text = unsafe { engine.as_ref() }.map_or_else(String::new, |e| e.engine.describe());
+            // SAFETY: the caller guarantees `buf_len` writable bytes at `buf`.
+            Ok(unsafe { copy_out(&text, buf, buf_len) })
+        },
+    )
 }
 
 /// Counts the hits among samples `first .. first + count - 1` of `seed` and
@@ -270,9 +292,14 @@ pub unsafe extern "C" fn pi_count_hits_batched(
 /// `buf` is NULL or has `buf_len` writable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn pi_last_error_message(buf: *mut c_char, buf_len: usize) -> usize {
-    let text = LAST_ERROR.with(|m| m.borrow().clone());
-    // SAFETY: the caller guarantees `buf_len` writable bytes at `buf`.
-    unsafe { copy_out(&text, buf, buf_len) }
+    land(
+        |_| 0,
+        || {
+            let text = LAST_ERROR.try_with(|m| m.borrow().clone()).unwrap_or_default();
+            // SAFETY: the caller guarantees `buf_len` writable bytes at `buf`.
+            Ok(unsafe { copy_out(&text, buf, buf_len) })
+        },
+    )
 }
 
 /// The library version, "MAJOR.MINOR.PATCH", a static NUL-terminated string.
@@ -282,12 +309,12 @@ pub extern "C" fn pi_version() -> *const c_char {
         Ok(v) => v,
         Err(_) => panic!("version has a NUL"),
     };
-    VERSION.as_ptr()
+    land(|_| VERSION.as_ptr(), || Ok(VERSION.as_ptr()))
 }
 
 /// PI_ABI_VERSION of the library actually loaded; a program compares it with
 /// the header's to catch a mismatched library.
 #[unsafe(no_mangle)]
 pub extern "C" fn pi_abi_version() -> i32 {
-    PI_ABI_VERSION
+    land(|_| PI_ABI_VERSION, || Ok(PI_ABI_VERSION))
 }

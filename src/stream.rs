@@ -87,8 +87,119 @@ pub fn block_hits(b: [u32; 4]) -> u64 {
 
 /// A run `(first, count)` covers samples `first .. first + count - 1`; it is
 /// valid when `first + count <= 2^64` (the last sample index is `2^64 - 1`).
+/// This is the one place the rule is written; [`Run`] and [`Batches`] apply it.
 pub fn range_is_valid(first: u64, count: u64) -> bool {
-    u128::from(first) + u128::from(count) <= 1u128 << 64
+    ends_in_stream(first, u128::from(count))
+}
+
+/// `first + count <= 2^64`, for a count that may itself reach `2^64`.
+fn ends_in_stream(first: u64, count: u128) -> bool {
+    u128::from(first) + count <= 1u128 << 64
+}
+
+/// A range that goes past the last sample index `2^64 - 1`. Its message
+/// names the arguments (`first + count`, or `first + batch_size * n_batches`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RangeError(String);
+
+impl std::fmt::Display for RangeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RangeError {}
+
+/// A checked run: samples `first .. first + count - 1` with
+/// `first + count <= 2^64`. Only [`Run::new`] and [`Batches::run`] make one,
+/// so a backend handed a `Run` need not check it again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Run {
+    first: u64,
+    count: u64,
+}
+
+impl Run {
+    /// The run `(first, count)`, or an error naming both when it goes past
+    /// sample `2^64 - 1`. `count = 0` is a valid empty run.
+    pub fn new(first: u64, count: u64) -> Result<Run, RangeError> {
+        if range_is_valid(first, count) {
+            Ok(Run { first, count })
+        } else {
+            Err(RangeError(format!(
+                "first + count = {first} + {count} goes past the last sample index 2^64 - 1"
+            )))
+        }
+    }
+
+    /// The first sample.
+    pub fn first(self) -> u64 {
+        self.first
+    }
+
+    /// How many samples.
+    pub fn count(self) -> u64 {
+        self.count
+    }
+
+    /// Its whole blocks and lone end samples.
+    pub fn blocks(self) -> Blocks {
+        Blocks::of(self.first, self.count)
+    }
+}
+
+/// Checked consecutive batches: batch `k` covers samples
+/// `first + k * batch_size .. first + (k + 1) * batch_size - 1`, and the
+/// last one ends at or before sample `2^64 - 1`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Batches {
+    first: u64,
+    batch_size: u64,
+    n_batches: u64,
+}
+
+impl Batches {
+    /// `n_batches` batches of `batch_size` samples from `first`, or an error
+    /// naming the three when they go past sample `2^64 - 1`.
+    pub fn new(first: u64, batch_size: u64, n_batches: u64) -> Result<Batches, RangeError> {
+        if ends_in_stream(first, u128::from(batch_size) * u128::from(n_batches)) {
+            Ok(Batches {
+                first,
+                batch_size,
+                n_batches,
+            })
+        } else {
+            Err(RangeError(format!(
+                "first + batch_size * n_batches = {first} + {batch_size} * {n_batches} \
+                 goes past the last sample index 2^64 - 1"
+            )))
+        }
+    }
+
+    /// Samples per batch.
+    pub fn batch_size(self) -> u64 {
+        self.batch_size
+    }
+
+    /// How many batches.
+    pub fn n_batches(self) -> u64 {
+        self.n_batches
+    }
+
+    /// The first sample of batch 0.
+    pub fn first(self) -> u64 {
+        self.first
+    }
+
+    /// Batch `k` (`k < n_batches`).
+    pub fn run(self, k: u64) -> Run {
+        assert!(k < self.n_batches, "batch {k} of {}", self.n_batches);
+        // Cannot overflow: the last batch ends at or before 2^64 (checked in `new`).
+        Run {
+            first: self.first + k * self.batch_size,
+            count: self.batch_size,
+        }
+    }
 }
 
 /// How a valid run splits into whole blocks and at most one lone sample at
@@ -155,10 +266,7 @@ pub fn block_range_hits(key: [u32; 2], j0: u64, n: u64) -> u64 {
 /// thread. The reference every other path is tested against. Returns `None`
 /// when the run goes past sample `2^64 - 1`.
 pub fn count_hits(seed: u64, first: u64, count: u64) -> Option<u64> {
-    if !range_is_valid(first, count) {
-        return None;
-    }
-    let b = Blocks::of(first, count);
+    let b = Run::new(first, count).ok()?.blocks();
     Some(b.edge_hits(seed) + block_range_hits(key_of(seed), b.first_block, b.n_blocks))
 }
 

@@ -182,3 +182,29 @@ proptest! {
         prop_assert_eq!(Some(whole), stream::count_hits(seed, a, n + m));
     }
 }
+
+#[test]
+fn runs_and_batches_apply_the_one_range_rule() {
+    use stream::{Batches, Run};
+    // The last sample index is 2^64 - 1: a run may end exactly there.
+    assert_eq!(Run::new(u64::MAX, 1).map(|r| (r.first(), r.count())), Ok((u64::MAX, 1)));
+    assert_eq!(Run::new(1, u64::MAX).map(Run::count), Ok(u64::MAX));
+    assert!(Run::new(u64::MAX, 0).is_ok());
+    let err = Run::new(2, u64::MAX).unwrap_err().to_string();
+    assert!(err.contains("first + count = 2 + 18446744073709551615"), "{err}");
+    // Batches: the whole range counts, even when batch_size * n_batches
+    // passes 2^64 - 1 itself.
+    assert!(Batches::new(0, 1 << 32, 1 << 32).is_ok());
+    assert!(Batches::new(1, 1 << 32, 1 << 32).is_err());
+    assert!(Batches::new(0, u64::MAX, u64::MAX).is_err());
+    assert!(Batches::new(u64::MAX, 1, 1).is_ok());
+    assert!(Batches::new(u64::MAX, 0, u64::MAX).is_ok());
+    let err = Batches::new(5, 10, u64::MAX).unwrap_err().to_string();
+    assert!(
+        err.contains("batch_size * n_batches = 5 + 10 * 18446744073709551615"),
+        "{err}"
+    );
+    let b = Batches::new(u64::MAX - 9, 5, 2).unwrap();
+    assert_eq!(b.run(1), Run::new(u64::MAX - 4, 5).unwrap());
+    assert_eq!(b.run(1).blocks(), stream::Blocks::of(u64::MAX - 4, 5));
+}
