@@ -97,7 +97,11 @@ fn main() {
     }
 
     for count in counts {
-        let (per_invocation, dispatches) = gpu.plan(count / 2);
+        let pi::gpu::Plan {
+            per_invocation,
+            dispatches,
+            ..
+        } = gpu.plan(count / 2);
         let mut best = f64::INFINITY;
         let mut hits = 0;
         for _ in 0..3 {

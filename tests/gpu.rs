@@ -133,7 +133,11 @@ fn many_dispatches_and_submissions_add_up() {
             (u64::MAX, (1 << 33) - 999, 4 * per_dispatch + 1), // crosses block 2^32 mid-dispatch
             (3, u64::MAX - 40_000, 40_001),    // ends on the last sample
         ] {
-            let (per_invocation, dispatches) = gpu.plan(count / 2);
+            let pi::gpu::Plan {
+                per_invocation,
+                dispatches,
+                ..
+            } = gpu.plan(count / 2);
             assert_eq!(per_invocation, 3);
             assert!(dispatches > 1);
             assert_eq!(gpu.count_hits(seed, first, count), Ok(reference(seed, first, count)));
@@ -164,7 +168,11 @@ fn blocks_per_invocation_is_capped() {
 
     let n_blocks = u64::from(WORKGROUP_SIZE) * 65_536 + 1_000;
     assert!(n_blocks.div_ceil(u64::from(WORKGROUP_SIZE)) > 65_535);
-    let (per_invocation, dispatches) = gpu.plan(n_blocks);
+    let pi::gpu::Plan {
+        per_invocation,
+        dispatches,
+        ..
+    } = gpu.plan(n_blocks);
     assert!(per_invocation <= MAX_BLOCKS_PER_INVOCATION);
     assert!(dispatches >= 4);
 
