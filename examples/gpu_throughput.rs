@@ -73,7 +73,10 @@ fn main() {
     println!("setup: {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
 
     let seed = 0x0123_4567_89ab_cdef;
-    let run = |first: u64, count: u64| gpu.count_hits(seed, first, count).unwrap_or_else(|e| panic!("{e}"));
+    let run = |first: u64, count: u64| {
+        let run = stream::Run::new(first, count).expect("a run inside the stream");
+        gpu.count_hits(seed, run).unwrap_or_else(|e| panic!("{e}"))
+    };
     let t = Instant::now();
     run(0, 1000);
     println!("first call (shader compile): {:.1} ms", t.elapsed().as_secs_f64() * 1e3);

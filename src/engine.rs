@@ -227,7 +227,7 @@ impl Engine {
         if run.count() > GPU_MIN_SAMPLES
             && let Some(gpu) = self.live_gpu()
         {
-            match gpu.count_hits(seed, run.first(), run.count()) {
+            match gpu.count_hits(seed, run) {
                 Ok(hits) => return Ok(hits),
                 Err(e) => self.give_up_gpu(e)?,
             }

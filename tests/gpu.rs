@@ -32,6 +32,11 @@ fn backend(test: &str, options: GpuOptions) -> Option<GpuBackend> {
     }
 }
 
+/// `gpu`'s count of samples `first .. first + count - 1` of `seed`.
+fn gpu_hits(gpu: &GpuBackend, seed: u64, first: u64, count: u64) -> Result<u64, GpuError> {
+    gpu.count_hits(seed, stream::Run::new(first, count).expect("a run inside the stream"))
+}
+
 /// The reference count, split over threads for the larger runs (the tests
 /// run unoptimized).
 fn reference(seed: u64, first: u64, count: u64) -> u64 {
@@ -67,9 +72,7 @@ fn check_matrix(test: &str, gpu: &GpuBackend) {
         for count in COUNTS {
             for first in firsts(count) {
                 let want = reference(seed, first, count);
-                let got = gpu
-                    .count_hits(seed, first, count)
-                    .unwrap_or_else(|e| panic!("{test}: {e}"));
+                let got = gpu_hits(gpu, seed, first, count).unwrap_or_else(|e| panic!("{test}: {e}"));
                 assert_eq!(got, want, "{test}: seed {seed:#x} first {first} count {count}");
             }
         }
@@ -140,7 +143,7 @@ fn many_dispatches_and_submissions_add_up() {
             } = gpu.plan(count / 2);
             assert_eq!(per_invocation, 3);
             assert!(dispatches > 1);
-            assert_eq!(gpu.count_hits(seed, first, count), Ok(reference(seed, first, count)));
+            assert_eq!(gpu_hits(&gpu, seed, first, count), Ok(reference(seed, first, count)));
         }
     }
 }
@@ -177,7 +180,7 @@ fn blocks_per_invocation_is_capped() {
     assert!(dispatches >= 4);
 
     let (seed, first, count) = (0x0123_4567_89ab_cdef, 5, 2 * n_blocks + 1);
-    assert_eq!(gpu.count_hits(seed, first, count), Ok(reference(seed, first, count)));
+    assert_eq!(gpu_hits(&gpu, seed, first, count), Ok(reference(seed, first, count)));
 }
 
 /// A large run equals the sum of uneven pieces (each planned differently),
@@ -187,15 +190,15 @@ fn a_large_run_equals_its_pieces() {
     let Some(gpu) = backend("a_large_run_equals_its_pieces", GpuOptions::default()) else {
         return;
     };
-    let (seed, first, count) = (42, 3, 100_000_001);
-    let whole = gpu.count_hits(seed, first, count).expect("whole run");
-    let cuts = [0, 1, 2_000_000, 2_000_001, 63_555_555, count];
+    let (seed, first, n) = (42, 3, 100_000_001);
+    let whole = gpu_hits(&gpu, seed, first, n).expect("whole run");
+    let cuts = [0, 1, 2_000_000, 2_000_001, 63_555_555, n];
     let pieces: u64 = cuts
         .windows(2)
-        .map(|w| gpu.count_hits(seed, first + w[0], w[1] - w[0]).expect("piece"))
+        .map(|w| gpu_hits(&gpu, seed, first + w[0], w[1] - w[0]).expect("piece"))
         .sum();
     assert_eq!(whole, pieces);
-    let p = whole as f64 / count as f64;
+    let p = whole as f64 / n as f64;
     assert!((4.0 * p - std::f64::consts::PI).abs() < 1e-3, "pi estimate {}", 4.0 * p);
 }
 
@@ -210,12 +213,56 @@ fn concurrent_calls_agree() {
     let handles: Vec<_> = (0..4)
         .map(|_| {
             let gpu = Arc::clone(&gpu);
-            std::thread::spawn(move || (0..5).map(|_| gpu.count_hits(9, 1, 300_001)).collect::<Vec<_>>())
+            std::thread::spawn(move || (0..5).map(|_| gpu_hits(&gpu, 9, 1, 300_001)).collect::<Vec<_>>())
         })
         .collect();
     for h in handles {
         for got in h.join().expect("thread") {
             assert_eq!(got, Ok(want));
+        }
+    }
+}
+
+/// A device the test opened itself is handed in and used, with the
+/// options given.
+#[test]
+fn a_device_handed_in_is_used() {
+    let test = "a_device_handed_in_is_used";
+    let adapters = match pi::gpu::device::adapters(true) {
+        Ok(a) => a,
+        Err(e) => return common::skip(test, &format!("no GPU adapter ({e})")),
+    };
+    let adapter = &adapters[0];
+    let (device, queue) =
+        pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor::default())).expect("the test's own device");
+    let options = GpuOptions {
+        workgroup_size: 64,
+        max_workgroups_per_dispatch: 5,
+        ..GpuOptions::default()
+    };
+    let gpu = GpuBackend::from_device(adapter.get_info(), device, queue, options).expect("backend");
+    // Opened without SHADER_INT64, so the limb variant.
+    assert!(!gpu.uses_int64());
+    assert_eq!((gpu.workgroup_size(), gpu.workgroups_per_dispatch()), (64, 5));
+    let (seed, first, n) = (11, 7, 2 * 64 * 5 * 40 + 3);
+    assert!(gpu.plan(n / 2).dispatches == 1 && gpu.plan(n / 2).per_invocation == 41);
+    assert_eq!(gpu_hits(&gpu, seed, first, n), Ok(reference(seed, first, n)));
+}
+
+/// A workgroup size the device cannot run, or not a power of two, is
+/// refused with a message that says so.
+#[test]
+fn a_bad_workgroup_size_is_refused() {
+    for size in [0, 48, 2048, 1 << 20] {
+        let options = GpuOptions {
+            allow_software: true,
+            workgroup_size: size,
+            ..GpuOptions::default()
+        };
+        match GpuBackend::with_options(options) {
+            Err(GpuError::NoDevice(why)) if why.contains("workgroups of") => {}
+            Err(GpuError::NoDevice(why)) => return common::skip("a_bad_workgroup_size_is_refused", &why),
+            other => panic!("workgroup size {size}: {other:?}"),
         }
     }
 }

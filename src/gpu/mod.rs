@@ -350,16 +350,10 @@ impl GpuBackend {
         }
     }
 
-    /// Hits of samples `first ..= first + count - 1` of `seed`. The caller
-    /// guarantees [`stream::range_is_valid`]`(first, count)`; an invalid
-    /// range is reported as a [`GpuError::Device`] rather than a panic.
-    pub fn count_hits(&self, seed: u64, first: u64, count: u64) -> Result<u64, GpuError> {
-        if !stream::range_is_valid(first, count) {
-            return Err(GpuError::Device(format!(
-                "invalid run: first {first} + count {count} > 2^64"
-            )));
-        }
-        let blocks = stream::Blocks::of(first, count);
+    /// Hits of `run` under `seed`. The run was checked when it was made
+    /// ([`stream::Run::new`]), so every failure here is the device's.
+    pub fn count_hits(&self, seed: u64, run: stream::Run) -> Result<u64, GpuError> {
+        let blocks = run.blocks();
         let edges = blocks.edge_hits(seed);
         if blocks.n_blocks == 0 {
             return Ok(edges);
