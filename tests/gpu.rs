@@ -277,37 +277,124 @@ fn hardware_only_never_picks_a_software_adapter() {
     }
 }
 
-/// `WGPU_ADAPTER_NAME` matching nothing is `NoDevice`, naming the
-/// variable. Environment variables are process-wide, so the check runs in
-/// a child process: this test binary, running only `adapter_name_child`.
+/// Runs the ignored test `name` of this binary in a child process, with
+/// the variables `set` set and those in `unset` removed (the environment is
+/// process-wide), and returns the child's stderr. The child is killed, and
+/// the test fails, if it has not finished within two minutes.
+fn in_child(name: &str, set: &[(&str, &str)], unset: &[&str]) -> String {
+    use std::process::{Command, Stdio};
+    let exe = std::env::current_exe().expect("test binary path");
+    let mut cmd = Command::new(exe);
+    cmd.args(["--exact", name, "--ignored", "--test-threads=1"])
+        .env("PI_GPU_TEST_CHILD", name)
+        .envs(set.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for var in unset {
+        cmd.env_remove(var);
+    }
+    let child = cmd.spawn().expect("start the child test");
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output()));
+    let Ok(out) = rx.recv_timeout(std::time::Duration::from_secs(120)) else {
+        let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+        panic!("{name}: the child did not finish within two minutes: killed");
+    };
+    let out = out.expect("wait for the child test");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{name} failed in the child:\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("1 passed"),
+        "{name} did not run in the child:\n{stdout}\n{stderr}"
+    );
+    stderr
+}
+
+/// Whether this process is the child that [`in_child`] started for `name`.
+fn is_child(name: &str) -> bool {
+    std::env::var("PI_GPU_TEST_CHILD").is_ok_and(|v| v == name)
+}
+
+/// `WGPU_ADAPTER_NAME` matching nothing is `NoDevice`, naming the variable.
 #[test]
 fn unknown_adapter_name_is_no_device() {
-    let exe = std::env::current_exe().expect("test binary path");
-    let out = std::process::Command::new(exe)
-        .args([
-            "--exact",
-            "adapter_name_child",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("WGPU_ADAPTER_NAME", "no-such-adapter-7f3a")
-        .env("PI_GPU_ADAPTER_NAME_CHILD", "1")
-        .output()
-        .expect("run the child test");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "child failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("1 passed"), "child did not run:\n{stdout}\n{stderr}");
+    in_child(
+        "adapter_name_child",
+        &[("WGPU_ADAPTER_NAME", "no-such-adapter-7f3a")],
+        &[],
+    );
 }
 
 #[test]
 #[ignore = "run by unknown_adapter_name_is_no_device in a child process"]
 fn adapter_name_child() {
-    assert_eq!(std::env::var("PI_GPU_ADAPTER_NAME_CHILD").as_deref(), Ok("1"));
+    assert!(is_child("adapter_name_child"));
     match GpuBackend::new(true) {
         Err(GpuError::NoDevice(why)) => assert!(why.contains("WGPU_ADAPTER_NAME"), "{why}"),
         Err(e) => panic!("expected NoDevice, got {e}"),
         Ok(gpu) => panic!("expected NoDevice, got {}", gpu.describe()),
     }
+}
+
+/// `WGPU_BACKEND` naming no backend, or only backends this build lacks on
+/// this platform, is `NoDevice` with a message that names the variable and
+/// its value (cut short when long), not an empty search. An `Auto` engine
+/// still counts on the CPU; a `Gpu` engine reports it.
+#[test]
+fn a_bad_wgpu_backend_names_the_variable() {
+    let lacking = if cfg!(target_os = "macos") { "dx12" } else { "metal" };
+    let long = "x".repeat(100_000);
+    for value in ["garbage", "vulkan,garbage", lacking, long.as_str()] {
+        in_child("wgpu_backend_child", &[("WGPU_BACKEND", value)], &[]);
+    }
+}
+
+#[test]
+#[ignore = "run by a_bad_wgpu_backend_names_the_variable in a child process"]
+fn wgpu_backend_child() {
+    assert!(is_child("wgpu_backend_child"));
+    let value = std::env::var("WGPU_BACKEND").expect("WGPU_BACKEND is set");
+    let why = match GpuBackend::new(true) {
+        Err(GpuError::NoDevice(why)) => why,
+        Err(e) => panic!("expected NoDevice, got {e}"),
+        Ok(gpu) => panic!("expected NoDevice, got {}", gpu.describe()),
+    };
+    assert!(why.starts_with("WGPU_BACKEND="), "{why}");
+    assert!(why.len() < 300, "the value is cut short: {why}");
+    assert!(why.contains(&value[..value.len().min(20)]), "{why}");
+
+    let gpu = pi::engine::Engine::new(pi::engine::Backend::Gpu, 1);
+    assert!(
+        matches!(&gpu, Err(pi::engine::Error::NoDevice(m)) if m.contains("WGPU_BACKEND")),
+        "{gpu:?}"
+    );
+    let auto = pi::engine::Engine::new(pi::engine::Backend::Auto, 1).expect("an auto engine");
+    assert_eq!(auto.backend(), pi::engine::Backend::Cpu);
+    assert_eq!(auto.count_hits(5, 0, 1000), Ok(reference(5, 0, 1000)));
+}
+
+/// With `XDG_RUNTIME_DIR` unset, finding adapters, counting on one and
+/// making engines print nothing on stderr (Mesa's window-system code used
+/// to print `error: XDG_RUNTIME_DIR is invalid or not set` twice).
+#[test]
+fn no_driver_noise_without_xdg_runtime_dir() {
+    let stderr = in_child("quiet_child", &[], &["XDG_RUNTIME_DIR"]);
+    assert_eq!(stderr, "", "stderr of a child without XDG_RUNTIME_DIR");
+}
+
+#[test]
+#[ignore = "run by no_driver_noise_without_xdg_runtime_dir in a child process"]
+fn quiet_child() {
+    assert!(is_child("quiet_child") && std::env::var_os("XDG_RUNTIME_DIR").is_none());
+    let auto = pi::engine::Engine::new(pi::engine::Backend::Auto, 1).expect("an auto engine");
+    assert_eq!(auto.count_hits(5, 0, 1 << 17), Ok(reference(5, 0, 1 << 17)));
+    let gpu = match GpuBackend::new(true) {
+        Ok(gpu) => gpu,
+        // Nothing to be noisy: the parent still checks that stderr is empty.
+        Err(GpuError::NoDevice(_)) => return,
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(gpu_hits(&gpu, 5, 0, 1 << 17), Ok(reference(5, 0, 1 << 17)));
 }
