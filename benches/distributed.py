@@ -9,9 +9,11 @@ Prints a markdown table: samples/s of ``pi.estimate(backend="cpu")`` in this
 process (all cores), then of ``pi.distributed.estimate`` on a ``LocalCluster``
 of 1 and 2 worker processes (one task at a time each, the cores shared out
 between them), or on the cluster at ``--scheduler``; then the cost of one
-piece (Dask's per-task overhead), from a run of many tiny pieces. Every
-distributed count is checked against the single-process one. Cluster start-up
-is timed apart and not counted in the throughput.
+piece (Dask's per-task overhead), from a run of many tiny pieces. Each row is
+the best of ``--repeat`` runs, with the spread across them (worst / best - 1);
+the machine's load average is printed before and after. Every distributed
+count is checked against the single-process one. Cluster start-up is timed
+apart and not counted in the throughput.
 """
 
 from __future__ import annotations
@@ -44,10 +46,23 @@ def count(text: str) -> int:
 
 
 def best(runs: int, fn):
-    """The fastest of ``runs`` calls of ``fn()``: (result, seconds)."""
+    """The fastest of ``runs`` calls of ``fn()``: (result, its seconds, spread), where
+    the spread is the slowest run's seconds over the fastest's, minus 1."""
     results = [fn() for _ in range(runs)]
     fastest = min(results, key=lambda r: r["seconds"])
-    return fastest, fastest["seconds"]
+    slowest = max(r["seconds"] for r in results)
+    return fastest, fastest["seconds"], slowest / fastest["seconds"] - 1
+
+
+def spread(value: float) -> str:
+    return f"{100 * value:.0f}%"
+
+
+def load() -> str:
+    try:
+        return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "?"
 
 
 def row(*cells: object) -> str:
@@ -62,7 +77,7 @@ def measure_cluster(client, label, n, piece_size, threads, repeat, reference, ba
     workers = len(client.scheduler_info()["workers"])
     # Warm up: every worker makes its engine (and imports pi) once.
     pd.estimate(workers * 4, SEED, client, 1, threads=threads)
-    result, seconds = best(
+    result, seconds, runs_spread = best(
         repeat, lambda: pd.estimate(n, SEED, client, piece_size, threads=threads)
     )
     assert result["hits"] == reference, (result["hits"], reference)
@@ -73,6 +88,7 @@ def measure_cluster(client, label, n, piece_size, threads, repeat, reference, ba
             result["piece_size"],
             result["pieces"],
             f"{seconds:.3f}",
+            spread(runs_spread),
             rate(n, seconds),
             f"{baseline / seconds:.2f}x",
         ),
@@ -83,7 +99,9 @@ def measure_cluster(client, label, n, piece_size, threads, repeat, reference, ba
 def piece_cost(client, label, pieces, threads) -> None:
     """Seconds per piece of a run of ``pieces`` pieces of 1000 samples (~1 µs of work)."""
     pd.estimate(pieces, SEED, client, 1000, threads=threads)  # warm up
-    _, seconds = best(3, lambda: pd.estimate(pieces * 1000, SEED, client, 1000, threads=threads))
+    _, seconds, runs_spread = best(
+        3, lambda: pd.estimate(pieces * 1000, SEED, client, 1000, threads=threads)
+    )
     workers = len(client.scheduler_info()["workers"])
     print(
         row(
@@ -91,6 +109,7 @@ def piece_cost(client, label, pieces, threads) -> None:
             workers,
             pieces,
             f"{seconds:.3f}",
+            spread(runs_spread),
             f"{seconds / pieces * 1e3:.2f} ms",
             f"{pieces / seconds:.0f}",
         ),
@@ -126,11 +145,15 @@ def main() -> int:
         f"dask.distributed {importlib.metadata.version('distributed')}"
     )
     print(f"command: {' '.join([os.path.basename(sys.executable), *sys.argv])}")
-    single, base_seconds = best(args.repeat, lambda: pi.estimate(n, SEED, backend="cpu"))
+    print(f"load average before: {load()}")
+    single, base_seconds, base_spread = best(
+        args.repeat, lambda: pi.estimate(n, SEED, backend="cpu")
+    )
     reference = single["hits"]
     print(f"samples per run: {n:.4g}, seed {SEED}, best of {args.repeat}\n")
-    print(row("setup", "workers", "piece size", "pieces", "seconds", "samples/s", "vs 1 process"))
-    print(row(*["---"] * 7))
+    header = ("setup", "workers", "piece size", "pieces", "seconds", "spread", "samples/s")
+    print(row(*header, "vs 1 process"))
+    print(row(*["---"] * 8))
     print(
         row(
             f"1 process, CPU backend ({single['device']})",
@@ -138,6 +161,7 @@ def main() -> int:
             "-",
             "-",
             f"{base_seconds:.3f}",
+            spread(base_spread),
             rate(n, base_seconds),
             "1.00x",
         ),
@@ -166,12 +190,13 @@ def main() -> int:
                 client, label, n, args.piece_size, threads, args.repeat, reference, base_seconds
             )
         print("\nCost per piece (pieces of 1000 samples, ~1 µs of counting each):\n")
-        print(row("setup", "workers", "pieces", "seconds", "per piece", "pieces/s"))
-        print(row(*["---"] * 6))
+        print(row("setup", "workers", "pieces", "seconds", "spread", "per piece", "pieces/s"))
+        print(row(*["---"] * 7))
         for label, client, _cluster, threads in clients:
             piece_cost(client, label.split(",")[0], args.overhead_pieces, threads)
         if setups:
             print(f"\nLocalCluster start-up (not counted above): {', '.join(setups)}")
+        print(f"load average after: {load()}")
     finally:
         for _label, client, cluster, _threads in clients:
             client.close()

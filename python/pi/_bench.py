@@ -1,7 +1,8 @@
-"""``python -m pi bench``: throughput of every backend, in one process, best of k.
+"""``python -m pi bench``: every backend's throughput, its spread and its distance to its limit.
 
-What is measured (samples per second = n / seconds of one call, the best of
-``--repeat`` timed repeats, each after a warm-up call):
+What is measured, in one process (samples per second = n / seconds of one call;
+every figure is the best of ``--repeat`` timed repeats after a warm-up call,
+and the spread across those repeats is kept: best, median and worst):
 
 - ``python``: ``pi.approximate_pi_python(n)``, the pure Python stream (small n);
 - ``numpy``: a vectorized NumPy float64 Monte Carlo, the usual baseline
@@ -11,24 +12,39 @@ What is measured (samples per second = n / seconds of one call, the best of
 - ``cpu, T threads``: ``pi.estimate(n, backend="cpu", threads=T)`` for T = 1
   .. the number of cores;
 - ``gpu``: ``pi.estimate(n, backend="gpu")``, skipped with a note without an
-  adapter;
-- call overhead at n = 1000: ``pi.approximate_pi_cpu(1000)`` per call, and
-  the engine's raw ``lib.pi_count_hits`` call through cffi.
+  adapter (runs up to ``PI_GPU_MIN_SAMPLES`` go to the CPU);
+- small calls: ``pi.approximate_pi_cpu(n)`` at n = ``SMALL_NS`` against NumPy
+  at the same n, best of at least ``SMALL_REPEAT``, and, under them, the C call
+  ``pi_count_hits`` through cffi on an engine made through the C ABI.
+
+Each throughput is printed next to its ratio to the limit it is measured
+against (``Limit``):
+
+- the Python API (pure Python, the small calls) against NumPy at the same n;
+- the CPU kernel against the core's instruction bound: ``CYCLES_PER_SAMPLE``
+  cycles per sample per core (the AVX-512 kernel: about 66 512-bit vector
+  operations per 16 samples, two per cycle), at the clock given by
+  ``--cpu-ghz`` or else read from ``/proc/cpuinfo``. A virtual machine's
+  ``/proc/cpuinfo`` gives the nominal clock, and a core in turbo runs faster,
+  so a ratio above 1 means the core ran above that clock: the notes give the
+  clock each CPU figure implies at the bound;
+- the GPU against its estimated ceiling where one is known
+  (``GPU_CEILINGS``, the arithmetic is in the README).
 
 Each backend is swept over n = 1e2, 3e2, 1e3, ... up to ``--max-n``; a sweep
 stops early when one call would take longer than a time cap. The table shows
 each backend at the largest n it reached (its asymptote); the plot shows the
-whole sweep, log-log, where the fixed cost (the rising left part) and the
-asymptote (the flat right part) can be read off.
+whole sweep, log-log, with the spread as a band and the CPU bound as a line.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
+import re
+import statistics
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -36,17 +52,32 @@ from typing import Any, Callable
 
 import pi
 
-from . import _engine
-from ._lib import ffi, lib
+from ._lib import check, ffi, lib
 
-__all__ = ["add_arguments", "run_bench"]
+__all__ = ["add_arguments", "main", "run_bench"]
 
 #: Points per NumPy chunk: 2**18 x 2 float64 = 4 MiB.
 NUMPY_CHUNK = 1 << 18
 #: The seed of every measured call (the count does not depend on it).
 SEED = 20240601
-#: n of the call-overhead rows.
-OVERHEAD_N = 1000
+#: n of the small-call rows: ``approximate_pi_cpu(n)`` against NumPy at the same n.
+SMALL_NS = (1000, 10_000, 100_000)
+#: Fewest timed repeats of a small-call row (they are short: the best of several).
+SMALL_REPEAT = 5
+#: The small-call goal: ``approximate_pi_cpu(n)`` at least this many times NumPy's throughput.
+SMALL_GOAL = 2.0
+#: Cycles per sample per core at the instruction bound, by CPU kernel (the name
+#: ``pi_engine_describe`` gives): about 66 512-bit operations per 16 samples
+#: (20 multiplies for Philox, 4 for the squares, shifts, 3-way XORs, compares)
+#: at two 512-bit operations per cycle. No bound is stated for other kernels.
+CYCLES_PER_SAMPLE = {"avx512": 2.1}
+#: What a NumPy ratio compares with.
+NUMPY_BASIS = "NumPy float64 at the same n (past the end of its sweep: at its largest n)"
+#: Estimated ceilings (samples per second) of known cards, by a text in the
+#: adapter's name: integer multiply throughput of the int64 shader (README,
+#: "Performance": 132 SMs x 64 lanes x 1.98 GHz, 24 multiplies and about 40
+#: other integer operations per block of 2 samples).
+GPU_CEILINGS = {"H200": 3.5e11}
 
 
 @dataclass
@@ -59,9 +90,12 @@ class Settings:
     max_call: float  # a sweep stops before a call longer than this
     max_call_python: float
     per_decade: tuple[int, ...]  # mantissas of the n grid
+    cpu_ghz: float | None = None  # the clock of the CPU bound; None: read it
 
     @classmethod
-    def make(cls, quick: bool, max_n: int | None, repeat: int | None) -> Settings:
+    def make(
+        cls, quick: bool, max_n: int | None, repeat: int | None, cpu_ghz: float | None = None
+    ) -> Settings:
         if quick:
             s = cls(10**5, 2, 0.005, 0.25, 0.1, (1,))
         else:
@@ -70,26 +104,50 @@ class Settings:
             s.max_n = max_n
         if repeat is not None:
             s.repeat = repeat
+        s.cpu_ghz = cpu_ghz
         return s
 
 
 @dataclass
 class Point:
+    """One measured n: the best, median and worst time of one call across the repeats."""
+
     n: int
     seconds: float  # best time of one call
-    rate: float  # samples per second
+    median: float
+    worst: float
+    spread: float  # worst / best - 1: how much the repeats disagree
+    rate: float  # samples per second at the best time
     calls: int  # calls per timed repeat
+    repeats: int
     hits: int | None = None
+
+    @classmethod
+    def of(cls, n: int, times: list[float], calls: int, hits: int | None = None) -> Point:
+        best, worst = min(times), max(times)
+        median = statistics.median(times)
+        return cls(n, best, median, worst, worst / best - 1, n / best, calls, len(times), hits)
+
+
+@dataclass
+class Limit:
+    """What a throughput is measured against: ``rate`` samples per second."""
+
+    name: str  # short, for the table: "NumPy", "AVX-512 bound", "H200 ceiling"
+    rate: float
+    basis: str  # how the rate was got, for the notes
 
 
 @dataclass
 class Series:
+    """One swept backend: how to count n samples, and what was measured."""
+
     name: str  # "python", "numpy", "cpu-1", ..., "gpu"
     label: str
     kind: str  # "python", "numpy", "cpu", "gpu"
+    count: Callable[[int], Callable[[], Any]] = field(repr=False)
+    max_call: float  # seconds: the sweep stops before a longer call
     threads: int | None = None
-    count: Callable[[int], Callable[[], Any]] = field(default=lambda n: lambda: None, repr=False)
-    max_call: float = math.inf  # seconds: the sweep stops before a longer call
     points: list[Point] = field(default_factory=list)
     stopped: str | None = None  # why the sweep ended before max_n
 
@@ -97,12 +155,14 @@ class Series:
 # --- timing --------------------------------------------------------------------------------
 
 
-def best_of(loop: Callable[[int], Any], repeat: int, target: float) -> tuple[float, int, Any]:
-    """Best time of one call: ``loop(k)`` makes ``k`` calls and returns the last result.
+def time_calls(
+    loop: Callable[[int], Any], repeat: int, target: float
+) -> tuple[list[float], int, Any]:
+    """Times ``loop(k)``, which makes ``k`` calls and returns the last result.
 
     One warm-up call, then (when it was short) a timed call to choose how many
     calls make one repeat of about ``target`` seconds, then ``repeat`` timed
-    repeats. Returns (best seconds per call, calls per repeat, last result).
+    repeats. Returns (seconds per call of each repeat, calls per repeat, last result).
     """
     clock = time.perf_counter
     start = clock()
@@ -113,22 +173,25 @@ def best_of(loop: Callable[[int], Any], repeat: int, target: float) -> tuple[flo
         result = loop(1)
         once = clock() - start
     number = max(1, min(10**7, int(target / max(once, 1e-8))))
-    best = math.inf
+    times = []
     for _ in range(max(1, repeat)):
         start = clock()
         result = loop(number)
-        best = min(best, (clock() - start) / number)
-    return best, number, result
+        times.append((clock() - start) / number)
+    return times, number, result
 
 
-def _repeat_call(fn: Callable[[], Any]) -> Callable[[int], Any]:
+def measure(fn: Callable[[], Any], n: int, repeat: int, target: float) -> Point:
+    """The point of ``fn`` (one call of n samples); its hits when it returns an int."""
+
     def loop(number: int) -> Any:
         result = None
         for _ in range(number):
             result = fn()
         return result
 
-    return loop
+    times, calls, result = time_calls(loop, repeat, target)
+    return Point.of(n, times, calls, result if isinstance(result, int) else None)
 
 
 def grid(max_n: int, mantissas: tuple[int, ...], start: int = 100) -> list[int]:
@@ -162,14 +225,10 @@ def sweep(
                     )
                     continue
             try:
-                seconds, calls, result = best_of(
-                    _repeat_call(s.count(n)), settings.repeat, settings.target
-                )
+                s.points.append(measure(s.count(n), n, settings.repeat, settings.target))
             except pi.DeviceError as e:
                 s.stopped = f"failed at n = {n:.0e}: {e}"
                 continue
-            hits = result if isinstance(result, int) else None
-            s.points.append(Point(n, seconds, n / seconds, calls, hits))
             log(f" {s.name}")
         log("\n")
 
@@ -211,6 +270,22 @@ def python_counter(n: int) -> Callable[[], float]:
     return lambda: pi.approximate_pi_python(n, seed=SEED)
 
 
+def c_counter(n: int) -> Callable[[], int]:
+    """``pi_count_hits`` through cffi on a CPU engine of all cores made through the C ABI
+    (``pi_engine_new``), as a C caller would: the floor under every Python call."""
+    out = ffi.new("pi_engine **")
+    check(lib.pi_engine_new(lib.PI_BACKEND_CPU, 0, out))
+    engine = ffi.gc(out[0], lib.pi_engine_free)
+    hits = ffi.new("uint64_t *")
+    count_hits = lib.pi_count_hits
+
+    def count() -> int:
+        check(count_hits(engine, SEED, 0, n, hits))
+        return int(hits[0])
+
+    return count
+
+
 def thread_counts(cores: int) -> list[int]:
     """1 .. cores; above 8 cores, the powers of two and cores."""
     if cores <= 8:
@@ -230,170 +305,303 @@ def core_count() -> int:
         return os.cpu_count() or 1
 
 
-def overhead(settings: Settings) -> list[dict[str, Any]]:
-    """Per-call time at n = OVERHEAD_N: the public function, then the raw cffi call."""
-    rows = []
-    n = OVERHEAD_N
-    seconds, calls, _ = best_of(
-        _repeat_call(lambda: pi.approximate_pi_cpu(n, seed=SEED)),
-        settings.repeat,
-        settings.target,
-    )
-    rows.append(_overhead_row("overhead-api", f"pi.approximate_pi_cpu({n})", n, seconds, calls))
-
-    engine = _engine.get_engine("cpu", 0)  # the engine approximate_pi_cpu uses
-    raw = engine._raw
-    out = ffi.new("uint64_t *")
-    count_hits = lib.pi_count_hits
-
-    def loop(number: int) -> int:
-        status = 0
-        for _ in range(number):
-            status |= count_hits(raw, SEED, 0, n, out)
-        if status != lib.PI_OK:
-            raise RuntimeError(f"pi_count_hits failed with status {status}")
-        return int(out[0])
-
-    seconds, calls, _ = best_of(loop, settings.repeat, settings.target)
-    rows.append(
-        _overhead_row("overhead-raw", f"lib.pi_count_hits(.., {n}) (cffi)", n, seconds, calls)
-    )
-    return rows
+# --- the limits ----------------------------------------------------------------------------
 
 
-def _overhead_row(name: str, label: str, n: int, seconds: float, calls: int) -> dict[str, Any]:
-    return {
-        "name": name,
-        "label": label,
-        "kind": "overhead",
-        "threads": None,
-        "n": n,
-        "seconds": seconds,
-        "rate": n / seconds,
-        "ratio_numpy": None,
-        "calls": calls,
-    }
-
-
-# --- the run -------------------------------------------------------------------------------
-
-
-def run_bench(settings: Settings, log: Callable[[str], None]) -> dict[str, Any]:
-    """Runs every measurement; returns the results (the --json document)."""
-    notes: list[str] = []
-    all_series: list[Series] = []
-    ns = grid(settings.max_n, settings.per_decade)
-    load_before = _load()
-    started = time.time()
-
-    python = Series("python", "pure Python", "python")
-    python.count, python.max_call = python_counter, settings.max_call_python
-    all_series.append(python)
-
+def cpu_clock(given: float | None) -> tuple[float | None, str]:
+    """The clock (GHz) of the CPU bound and where it comes from: ``given``, or the
+    largest ``cpu MHz`` of ``/proc/cpuinfo``; ``None`` when neither is known."""
+    if given is not None:
+        return given, "--cpu-ghz"
     try:
-        import numpy as np
-    except ImportError:
-        np = None
-        notes.append("numpy is not installed: no NumPy baseline (pip install numpy)")
-    if np is not None:
-        numpy_series = Series("numpy", f"NumPy {np.__version__} float64", "numpy")
-        numpy_series.count = lambda n: numpy_counter(np, n)
-        numpy_series.max_call = settings.max_call
-        all_series.append(numpy_series)
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            mhz = [float(m) for m in re.findall(r"^cpu MHz\s*:\s*([0-9.]+)", f.read(), re.M)]
+    except OSError:
+        mhz = []
+    if not mhz or max(mhz) <= 0:
+        return None, "no clock in /proc/cpuinfo (give --cpu-ghz)"
+    return max(mhz) / 1000, "/proc/cpuinfo (a VM reports the nominal clock)"
 
-    cores = core_count()
-    cpu_device = _engine.get_engine("cpu", 0).describe()
+
+def cpu_kernel(device: str) -> str | None:
+    """The kernel named by the CPU engine's description (``"... avx512 kernel"``)."""
+    found = re.search(r"(\w+) kernel", device)
+    return found.group(1) if found else None
+
+
+def cpu_bound(threads: int, cores: int, kernel: str | None, ghz: float | None) -> Limit | None:
+    """The instruction bound of ``threads`` threads (at most one per core), when known."""
+    cycles = CYCLES_PER_SAMPLE.get(kernel or "")
+    if cycles is None or ghz is None:
+        return None
+    used = min(threads, cores)
+    return Limit(
+        f"{kernel} bound",
+        used * ghz * 1e9 / cycles,
+        f"{cycles} cycles per sample per core ({kernel} kernel) at {ghz:.3g} GHz",
+    )
+
+
+def gpu_ceiling(device: str) -> Limit | None:
+    """The estimated ceiling of a known card, found by its name in ``device``."""
+    for name, rate in GPU_CEILINGS.items():
+        if name in device:
+            return Limit(f"{name} ceiling", rate, f"{name}: estimated ceiling {rate:.3g} (README)")
+    return None
+
+
+def numpy_limit(numpy: Series | None, n: int) -> Limit | None:
+    """NumPy at n: its point at the largest n <= n (its asymptote past its sweep)."""
+    if numpy is None:
+        return None
+    below = [p for p in numpy.points if p.n <= n]
+    return Limit("NumPy", below[-1].rate, NUMPY_BASIS) if below else None
+
+
+# --- the steps of a run --------------------------------------------------------------------
+
+
+def make_series(settings: Settings, np: Any, cores: int, gpu_device: str | None) -> list[Series]:
+    """The sweeps to run: pure Python, NumPy (when installed), the CPU on 1 .. cores threads,
+    and the GPU (when there is an adapter)."""
+    cap = settings.max_call
+    series = [Series("python", "pure Python", "python", python_counter, settings.max_call_python)]
+    if np is not None:
+        label = f"NumPy {np.__version__} float64"
+        series.append(Series("numpy", label, "numpy", lambda n: numpy_counter(np, n), cap))
     for threads in thread_counts(cores):
         label = f"cpu, {threads} thread{'s' if threads > 1 else ''}"
-        series = Series(f"cpu-{threads}", label, "cpu", threads)
-        series.count, series.max_call = estimate_counter("cpu", threads), settings.max_call
-        all_series.append(series)
-
-    gpu_device = None
-    try:
-        gpu_device = _engine.get_engine("gpu", 0).describe()
-    except pi.NoDeviceError as e:
-        notes.append(f"no GPU adapter, GPU skipped: {e}")
+        count = estimate_counter("cpu", threads)
+        series.append(Series(f"cpu-{threads}", label, "cpu", count, cap, threads))
     if gpu_device is not None:
-        gpu = Series("gpu", "gpu (small n: on the CPU)", "gpu")
-        gpu.count, gpu.max_call = estimate_counter("gpu", None), settings.max_call
-        all_series.append(gpu)
-        notes.append(
-            "gpu: the engine counts small runs (up to GPU_MIN_SAMPLES, src/engine.rs) "
-            "on the CPU, so at small n the gpu line follows the cpu line"
-        )
+        label = f"gpu (n <= {lib.PI_GPU_MIN_SAMPLES}: on the CPU)"
+        series.append(Series("gpu", label, "gpu", estimate_counter("gpu", None), cap))
+    return series
 
-    sweep(all_series, ns, settings, log)
-    notes.extend(f"{s.label}: {s.stopped}" for s in all_series if not s.points)
-    all_series = [s for s in all_series if s.points]
 
-    # call overhead
-    log("call overhead\n")
-    overhead_rows = overhead(settings)
+def measure_small_calls(
+    settings: Settings, np: Any, log: Callable[[str], None]
+) -> list[tuple[str, str, Point, Point | None]]:
+    """``approximate_pi_cpu(n)`` and NumPy at each n of ``SMALL_NS``, then the C call at the
+    first: ``(name, label, point, NumPy's point at that n)`` each."""
+    repeat = max(settings.repeat, SMALL_REPEAT)
+    measured = []
+    for n in SMALL_NS:
+        log(f"small calls, n = {n:.0e}\n")
+        numpy = None if np is None else measure(numpy_counter(np, n), n, repeat, settings.target)
+        api = measure(lambda n=n: pi.approximate_pi_cpu(n, seed=SEED), n, repeat, settings.target)
+        measured.append((f"small-{n}", f"pi.approximate_pi_cpu({n})", api, numpy))
+    n = SMALL_NS[0]
+    numpy = measured[0][3]
+    c_call = measure(c_counter(n), n, repeat, settings.target)
+    measured.append((f"c-call-{n}", f"lib.pi_count_hits(.., {n}) (cffi)", c_call, numpy))
+    return measured
 
-    # consistency: every native backend counts the same hits at the same n
+
+def hit_disagreements(series: list[Series]) -> dict[int, dict[str, int]]:
+    """The n at which native backends counted different hits (none expected)."""
     by_n: dict[int, dict[str, int]] = {}
-    for s in all_series:
+    for s in series:
         if s.kind in ("cpu", "gpu"):
             for p in s.points:
                 if p.hits is not None:
                     by_n.setdefault(p.n, {})[s.name] = p.hits
-    mismatches = {n: h for n, h in by_n.items() if len(set(h.values())) > 1}
-    if mismatches:
-        notes.append(f"WARNING: backends disagree on the hit count: {mismatches}")
+    return {n: hits for n, hits in by_n.items() if len(set(hits.values())) > 1}
 
-    # the table: each series at its largest n
-    numpy_rate = None
-    for s in all_series:
-        if s.kind == "numpy" and s.points:
-            numpy_rate = s.points[-1].rate
-    rows = []
-    for s in all_series:
-        if not s.points:
-            continue
-        p = s.points[-1]
-        rows.append(
-            {
-                "name": s.name,
-                "label": s.label,
-                "kind": s.kind,
-                "threads": s.threads,
-                "n": p.n,
-                "seconds": p.seconds,
-                "rate": p.rate,
-                "ratio_numpy": p.rate / numpy_rate if numpy_rate else None,
-                "calls": p.calls,
-            }
-        )
-        if s.stopped:
-            notes.append(f"{s.label}: {s.stopped}")
-    rows.extend(overhead_rows)
 
-    cpu_rates = {r["threads"]: r["rate"] for r in rows if r["kind"] == "cpu"}
-    if 1 in cpu_rates and len(cpu_rates) > 1:
-        top = max(cpu_rates)
-        notes.append(
-            f"cpu scaling: {top} threads = {cpu_rates[top] / cpu_rates[1]:.2f}x one thread"
-        )
-
+def make_row(
+    name: str,
+    label: str,
+    kind: str,
+    threads: int | None,
+    point: Point,
+    numpy: Limit | None,
+    limit: Limit | None,
+) -> dict[str, Any]:
+    """One table row: a point, its ratio to NumPy and to its limit."""
     return {
-        "meta": {
+        "name": name,
+        "label": label,
+        "kind": kind,
+        "threads": threads,
+        "n": point.n,
+        "seconds": point.seconds,
+        "median": point.median,
+        "worst": point.worst,
+        "spread": point.spread,
+        "repeats": point.repeats,
+        "rate": point.rate,
+        "calls": point.calls,
+        "ratio_numpy": point.rate / numpy.rate if numpy else None,
+        "limit": limit.name if limit else None,
+        "limit_rate": limit.rate if limit else None,
+        "ratio_limit": point.rate / limit.rate if limit else None,
+    }
+
+
+def sweep_rows(
+    series: list[Series], machine: Machine
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Each series at its largest n against its limit; and the basis of the limits used
+    (NumPy's apart: ``NUMPY_BASIS``)."""
+    numpy = next((s for s in series if s.kind == "numpy"), None)
+    rows, limits = [], {}
+    for s in series:
+        p = s.points[-1]
+        vs_numpy = numpy_limit(numpy, p.n)
+        if s.kind == "cpu":
+            limit = cpu_bound(s.threads or 1, machine.cores, machine.kernel, machine.ghz)
+        elif s.kind == "gpu":
+            limit = gpu_ceiling(machine.gpu_device or "")
+        else:  # the Python API against NumPy; NumPy is the baseline itself
+            limit = vs_numpy if s.kind == "python" else None
+        if limit is not None and limit.name != "NumPy":
+            limits[limit.name] = limit.basis
+        rows.append(make_row(s.name, s.label, s.kind, s.threads, p, vs_numpy, limit))
+    return rows, limits
+
+
+def small_call_rows(
+    measured: list[tuple[str, str, Point, Point | None]],
+) -> list[dict[str, Any]]:
+    """The small-call rows, each against NumPy at the same n."""
+    rows = []
+    for name, label, point, numpy in measured:
+        limit = None if numpy is None else Limit("NumPy", numpy.rate, NUMPY_BASIS)
+        rows.append(make_row(name, label, "small", None, point, limit, limit))
+    return rows
+
+
+def summary_notes(rows: list[dict[str, Any]], kernel: str | None) -> list[str]:
+    """What the rows say: CPU scaling, the clock each CPU figure implies at its bound,
+    and the small calls against their goal."""
+    notes = []
+    cpu = {r["threads"]: r for r in rows if r["kind"] == "cpu"}
+    if 1 in cpu and len(cpu) > 1:
+        top = max(cpu)
+        notes.append(
+            f"cpu scaling: {top} threads = {cpu[top]['rate'] / cpu[1]['rate']:.2f}x one thread"
+        )
+    cycles = CYCLES_PER_SAMPLE.get(kernel or "")
+    if cycles is not None and 1 in cpu:
+        implied = cpu[1]["rate"] * cycles / 1e9
+        notes.append(
+            f"cpu, 1 thread at {cycles} cycles per sample implies a clock of {implied:.2f} GHz"
+        )
+    small = [r for r in rows if r["kind"] == "small" and r["name"].startswith("small-")]
+    if small and all(r["ratio_numpy"] is not None for r in small):
+        parts = ", ".join(f"{1 / r['ratio_numpy']:.2f}x at n = {r['n']:.0e}" for r in small)
+        met = all(r["ratio_numpy"] >= SMALL_GOAL for r in small)
+        notes.append(
+            f"small calls: pi.approximate_pi_cpu(n) takes {parts} of NumPy's time "
+            f"(goal: at most {1 / SMALL_GOAL:g}x): {'met' if met else 'not met'}"
+        )
+    return notes
+
+
+def _load() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
+
+
+@dataclass
+class Machine:
+    """What the run is measured on."""
+
+    np: Any  # the numpy module, or None
+    cores: int
+    cpu_device: str
+    gpu_device: str | None  # None: no adapter
+    ghz: float | None  # the clock of the CPU bound
+    clock_source: str
+    notes: list[str]  # what is missing
+
+    @classmethod
+    def find(cls, settings: Settings) -> Machine:
+        notes = []
+        try:
+            import numpy as np
+        except ImportError:
+            np = None
+            notes.append("numpy is not installed: no NumPy baseline (pip install numpy)")
+        cpu_device = pi.estimate(1, seed=SEED, backend="cpu")["device"]
+        try:
+            gpu_device = pi.estimate(1, seed=SEED, backend="gpu")["device"]
+        except pi.NoDeviceError as e:
+            gpu_device = None
+            notes.append(f"no GPU adapter, GPU skipped: {e}")
+        ghz, source = cpu_clock(settings.cpu_ghz)
+        return cls(np, core_count(), cpu_device, gpu_device, ghz, source, notes)
+
+    @property
+    def kernel(self) -> str | None:
+        return cpu_kernel(self.cpu_device)
+
+    def meta(self) -> dict[str, Any]:
+        return {
             "pi_version": pi.__version__,
             "python": platform.python_version(),
-            "numpy": getattr(np, "__version__", None),
+            "numpy": getattr(self.np, "__version__", None),
             "machine": platform.machine(),
             "platform": platform.platform(),
-            "cores": cores,
-            "cpu_device": cpu_device,
-            "gpu_device": gpu_device,
-            "load_before": load_before,
-            "load_after": _load(),
-            "seconds": time.time() - started,
-            "settings": asdict(settings),
-            "seed": SEED,
-            "command": [sys.executable, "-m", "pi", *sys.argv[1:]],
-        },
+            "cores": self.cores,
+            "cpu_device": self.cpu_device,
+            "cpu_kernel": self.kernel,
+            "cpu_ghz": self.ghz,
+            "cpu_ghz_source": self.clock_source,
+            "gpu_device": self.gpu_device,
+            "gpu_min_samples": lib.PI_GPU_MIN_SAMPLES,
+        }
+
+
+def limit_notes(machine: Machine) -> list[str]:
+    """The limits that could not be stated."""
+    notes = []
+    kernel = machine.kernel
+    if kernel is not None and kernel not in CYCLES_PER_SAMPLE:
+        notes.append(f"cpu: no instruction bound is stated for the {kernel} kernel")
+    if machine.ghz is None:
+        notes.append(f"cpu: no instruction bound: {machine.clock_source}")
+    if machine.gpu_device is not None and gpu_ceiling(machine.gpu_device) is None:
+        notes.append("gpu: no ceiling is known for this adapter")
+    return notes
+
+
+def run_bench(settings: Settings, log: Callable[[str], None]) -> dict[str, Any]:
+    """Runs every measurement; returns the results (the --json document)."""
+    started, load_before = time.time(), _load()
+    machine = Machine.find(settings)
+    series = make_series(settings, machine.np, machine.cores, machine.gpu_device)
+    sweep(series, grid(settings.max_n, settings.per_decade), settings, log)
+    small = measure_small_calls(settings, machine.np, log)
+
+    notes = [*machine.notes, *(f"{s.label}: {s.stopped}" for s in series if s.stopped)]
+    series = [s for s in series if s.points]
+    disagree = hit_disagreements(series)
+    if disagree:
+        notes.append(f"WARNING: backends disagree on the hit count: {disagree}")
+    rows, limits = sweep_rows(series, machine)
+    rows.extend(small_call_rows(small))
+    if any(r["limit"] == "NumPy" for r in rows):
+        limits["NumPy"] = NUMPY_BASIS
+    notes.extend(limit_notes(machine))
+    notes.extend(summary_notes(rows, machine.kernel))
+
+    meta = machine.meta()
+    meta.update(
+        load_before=load_before,
+        load_after=_load(),
+        seconds=time.time() - started,
+        settings=asdict(settings),
+        seed=SEED,
+        command=[sys.executable, "-m", "pi", *sys.argv[1:]],
+    )
+    return {
+        "meta": meta,
         "rows": rows,
+        "limits": limits,
         "series": {
             s.name: {
                 "label": s.label,
@@ -402,17 +610,10 @@ def run_bench(settings: Settings, log: Callable[[str], None]) -> dict[str, Any]:
                 "stopped": s.stopped,
                 "points": [asdict(p) for p in s.points],
             }
-            for s in all_series
+            for s in series
         },
         "notes": notes,
     }
-
-
-def _load() -> list[float] | None:
-    try:
-        return [round(x, 2) for x in os.getloadavg()]
-    except (AttributeError, OSError):
-        return None
 
 
 # --- output --------------------------------------------------------------------------------
@@ -426,7 +627,7 @@ def format_seconds(seconds: float) -> str:
     return f"{seconds:.3g} s"
 
 
-def _format_ratio(ratio: float | None) -> str:
+def format_ratio(ratio: float | None) -> str:
     if ratio is None:
         return "-"
     return f"{ratio:.2f}x" if ratio >= 0.1 else f"{ratio:.2g}x"
@@ -434,14 +635,16 @@ def _format_ratio(ratio: float | None) -> str:
 
 def format_table(results: dict[str, Any]) -> str:
     meta = results["meta"]
-    header = ("what", "n", "time/call", "samples/s", "vs NumPy")
+    header = ("what", "n", "time/call", "spread", "samples/s", "vs NumPy", "vs limit")
     lines = [
         (
             r["label"],
             f"{r['n']:.0e}" if r["n"] >= 10**4 else str(r["n"]),
             format_seconds(r["seconds"]),
+            f"{100 * r['spread']:.1f}%",
             f"{r['rate']:.3g}",
-            _format_ratio(r["ratio_numpy"]),
+            format_ratio(r["ratio_numpy"]),
+            "-" if r["limit"] is None else f"{format_ratio(r['ratio_limit'])} {r['limit']}",
         )
         for r in results["rows"]
     ]
@@ -449,24 +652,27 @@ def format_table(results: dict[str, Any]) -> str:
 
     def fmt(cells: tuple[str, ...]) -> str:
         first = cells[0].ljust(widths[0])
-        rest = [c.rjust(w) for c, w in zip(cells[1:], widths[1:])]
-        return "  ".join([first, *rest]).rstrip()
+        rest = [c.rjust(w) for c, w in zip(cells[1:-1], widths[1:-1])]
+        return "  ".join([first, *rest, cells[-1]]).rstrip()
 
     settings = meta["settings"]
     out = [
-        f"pi {meta['pi_version']} bench: best of {settings['repeat']}, "
-        f"Python {meta['python']}, {meta['cores']} cores, "
-        f"load {meta['load_before']} -> {meta['load_after']}",
+        f"pi {meta['pi_version']} bench: best of {settings['repeat']} (small calls: of "
+        f"{max(settings['repeat'], SMALL_REPEAT)}), Python {meta['python']}, "
+        f"{meta['cores']} cores, load {meta['load_before']} -> {meta['load_after']}",
         f"cpu: {meta['cpu_device']}",
         f"gpu: {meta['gpu_device'] or 'none'}",
         "",
         fmt(header),
         fmt(tuple("-" * w for w in widths)),
         *(fmt(line) for line in lines),
+        "",
+        "spread: worst / best time of one call across the repeats, minus 1",
+        *(f"limit: {name}: {basis}" for name, basis in results["limits"].items()),
     ]
-    if results["notes"]:
-        out.append("")
-        out.extend(f"note: {note}" for note in results["notes"])
+    if meta["cpu_ghz"] is not None:
+        out.append(f"clock: {meta['cpu_ghz']:.3g} GHz from {meta['cpu_ghz_source']}")
+    out.extend(f"note: {note}" for note in results["notes"])
     return "\n".join(out)
 
 
@@ -484,16 +690,36 @@ def write_plot(results: dict[str, Any], path: str) -> str | None:
     styles = {"python": ":", "numpy": "--", "cpu": "-", "gpu": "-."}
     for series in results["series"].values():
         points = series["points"]
-        if not points:
-            continue
-        ax.plot(
-            [p["n"] for p in points],
+        ns = [p["n"] for p in points]
+        (line,) = ax.plot(
+            ns,
             [p["rate"] for p in points],
             styles.get(series["kind"], "-"),
             marker="o",
             markersize=3,
             label=series["label"],
         )
+        # the spread: from the worst repeat to the best
+        ax.fill_between(
+            ns,
+            [p["n"] / p["worst"] for p in points],
+            [p["rate"] for p in points],
+            color=line.get_color(),
+            alpha=0.15,
+            linewidth=0,
+        )
+    for row in results["rows"]:
+        if row["kind"] == "cpu" and row["limit_rate"]:
+            ax.axhline(row["limit_rate"], color="gray", linestyle=":", linewidth=0.8)
+            ax.annotate(
+                f"{row['limit']}, {row['threads']} thread{'s' if row['threads'] > 1 else ''}",
+                (1.0, row["limit_rate"]),
+                xycoords=("axes fraction", "data"),
+                ha="right",
+                va="bottom",
+                fontsize=7,
+                color="gray",
+            )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("samples per call (n)")
@@ -501,10 +727,15 @@ def write_plot(results: dict[str, Any], path: str) -> str | None:
     meta = results["meta"]
     ax.set_title(
         f"pi {meta['pi_version']}: Monte Carlo throughput, best of {meta['settings']['repeat']}"
+        f" (band: worst repeat)"
     )
-    overhead = [r for r in results["rows"] if r["kind"] == "overhead"]
-    if overhead:
-        text = "\n".join(f"{r['label']}: {format_seconds(r['seconds'])}/call" for r in overhead)
+    small = [r for r in results["rows"] if r["kind"] == "small"]
+    if small:
+        text = "\n".join(
+            f"{r['label']}: {format_seconds(r['seconds'])}/call, "
+            f"{format_ratio(r['ratio_numpy'])} NumPy"
+            for r in small
+        )
         ax.text(
             0.99,
             0.02,
@@ -512,14 +743,15 @@ def write_plot(results: dict[str, Any], path: str) -> str | None:
             transform=ax.transAxes,
             ha="right",
             va="bottom",
-            fontsize=8,
+            fontsize=7,
             family="monospace",
         )
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 0.12), fontsize=9)
+    ax.legend(loc="upper left", fontsize=8)
     device = meta["cpu_device"] + (f"\ngpu: {meta['gpu_device']}" if meta["gpu_device"] else "")
+    device += f"\nload {meta['load_before']} -> {meta['load_after']}"
     fig.text(0.01, 0.005, device, fontsize=7, va="bottom", color="gray")
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return None
@@ -536,6 +768,16 @@ def _positive_int(text: str) -> int:
     if n < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more: {text!r}")
     return n
+
+
+def _clock(text: str) -> float:
+    try:
+        ghz = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.1 <= ghz <= 10:
+        raise argparse.ArgumentTypeError(f"a clock in GHz, 0.1 to 10: {text!r}")
+    return ghz
 
 
 def add_arguments(parser: argparse.ArgumentParser, count: Callable[[str], int]) -> None:
@@ -559,11 +801,18 @@ def add_arguments(parser: argparse.ArgumentParser, count: Callable[[str], int]) 
         metavar="N",
         help="largest samples per call (default 1e9; 1e5 with --quick)",
     )
+    parser.add_argument(
+        "--cpu-ghz",
+        type=_clock,
+        default=None,
+        metavar="GHZ",
+        help="the core clock of the CPU's instruction bound (default: from /proc/cpuinfo)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
     """Runs ``python -m pi bench``; returns the exit code."""
-    settings = Settings.make(args.quick, args.max_n, args.repeat)
+    settings = Settings.make(args.quick, args.max_n, args.repeat, args.cpu_ghz)
 
     def log(text: str) -> None:
         print(text, end="", file=sys.stderr, flush=True)

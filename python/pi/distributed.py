@@ -34,6 +34,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from . import _api
@@ -215,156 +216,209 @@ def estimate(
     if not no_worker_timeout > 0:
         raise ValueError(f"no_worker_timeout must be > 0, got {no_worker_timeout!r}")
 
+    run = _Run(
+        n=n,
+        seed=seed_,
+        first=first_,
+        backend=backend_,
+        piece_size=size,
+        threads=engine_threads or 0,
+        retries=retries_,
+        no_worker_timeout=no_worker_timeout,
+        on_progress=on_progress,
+    )
     if client is not None:
-        return _estimate_on(
-            client,
-            n,
-            seed_,
-            first_,
-            backend_,
-            size,
-            engine_threads or 0,
-            retries_,
-            no_worker_timeout,
-            on_progress,
-        )
+        return _estimate_on(client, run)
     with _local_client(local_workers) as (local, share):
-        threads_ = share if engine_threads is None else engine_threads
-        return _estimate_on(
-            local,
-            n,
-            seed_,
-            first_,
-            backend_,
-            size,
-            threads_,
-            retries_,
-            no_worker_timeout,
-            on_progress,
-        )
+        if engine_threads is None:
+            run.threads = share
+        return _estimate_on(local, run)
 
 
-def _estimate_on(
-    client: Any,
-    n: int,
-    seed: int,
-    first: int,
-    backend: str,
-    piece_size: int | None,
-    threads: int,
-    retries: int,
-    no_worker_timeout: float,
-    on_progress: Callable[[int], Any] | None,
-) -> dict[str, Any]:
-    try:
-        client.wait_for_workers(1, timeout=no_worker_timeout)
-    except (TimeoutError, OSError) as e:
-        raise ClusterError(
-            f"no Dask workers joined {client.scheduler.address} within {no_worker_timeout:g} s: {e}"
-        ) from e
-    worker_threads = max(1, _worker_threads(client))
-    if piece_size is None:
-        piece_size = max(1, min(DEFAULT_PIECE_SIZE, n // (_PIECES_PER_THREAD * worker_threads)))
-    num_pieces = math.ceil(n / piece_size)
-    # Futures in flight at once: enough to keep every worker busy and to make
-    # Dask's per-task latency overlap; submitted in batches (one client.map
-    # each) when half have finished, so a run of 2**40 pieces stays cheap.
-    in_flight_limit = min(_MAX_IN_FLIGHT, max(1024, 64 * worker_threads))
+@dataclass
+class _Run:
+    """One distributed run: the checked arguments of ``estimate``."""
 
-    # Results come back through as_completed, fetched in the client's event loop
-    # (no round trip per piece from this thread); polled, so that this loop can
-    # check the cluster's health while nothing finishes.
-    finished = _dd.as_completed(loop=client.loop, with_results=True, raise_errors=False)
-    pending: dict[Any, int] = {}  # future -> samples
-    todo = _pieces(first, n, piece_size)
-    hits = 0
-    backends: set[str] = set()
-    devices: set[str] = set()
-    workers: set[str] = set()
-    token = uuid.uuid4().hex[:16]
-    submitted = 0
-    start = time.perf_counter()
+    n: int
+    seed: int
+    first: int
+    backend: str
+    piece_size: int | None  # None: chosen from the cluster's size
+    threads: int
+    retries: int
+    no_worker_timeout: float
+    on_progress: Callable[[int], Any] | None
 
-    def submit_more() -> None:
-        nonlocal submitted
-        if len(pending) > in_flight_limit // 2:
+
+@dataclass
+class _Tally:
+    """What the finished pieces said so far."""
+
+    hits: int = 0
+    backends: set[str] = field(default_factory=set)
+    devices: set[str] = field(default_factory=set)
+    workers: set[str] = field(default_factory=set)
+
+    def add(self, piece: tuple) -> None:
+        hits, backend, device, address = piece
+        self.hits += hits
+        self.backends.add(backend)
+        self.devices.add(f"{backend}: {device}")
+        self.workers.add(address)
+
+
+class _Submitter:
+    """Submits the pieces of a run in batches (one ``client.map`` each), keeping at most
+    ``limit`` futures in flight: enough to keep every worker busy and to overlap Dask's
+    per-task latency, few enough that a run of 2**40 pieces stays cheap. Finished
+    futures arrive through ``finished`` (an ``as_completed``)."""
+
+    def __init__(self, client: Any, run: _Run, piece_size: int, limit: int) -> None:
+        self.client = client
+        self.run = run
+        self.limit = limit
+        self.todo = _pieces(run.first, run.n, piece_size)
+        self.pending: dict[Any, int] = {}  # future -> samples
+        self.submitted = 0
+        self.token = uuid.uuid4().hex[:16]
+        # Results are fetched in the client's event loop (no round trip per piece from
+        # this thread), and polled, so that the caller can check the cluster meanwhile.
+        self.finished = _dd.as_completed(loop=client.loop, with_results=True, raise_errors=False)
+
+    def top_up(self) -> None:
+        """Submits the next batch once half of the futures in flight have finished."""
+        if len(self.pending) > self.limit // 2:
             return
-        batch = list(itertools.islice(todo, in_flight_limit - len(pending)))
+        batch = list(itertools.islice(self.todo, self.limit - len(self.pending)))
         if not batch:
             return
-        futures = client.map(
+        run = self.run
+        futures = self.client.map(
             _count_piece,
-            [seed] * len(batch),
-            [piece[0] for piece in batch],
-            [piece[1] for piece in batch],
-            [backend] * len(batch),
-            [threads] * len(batch),
-            key=[f"pi-piece-{token}-{submitted + i}" for i in range(len(batch))],
+            [run.seed] * len(batch),
+            [first for first, _ in batch],
+            [count for _, count in batch],
+            [run.backend] * len(batch),
+            [run.threads] * len(batch),
+            key=[f"pi-piece-{self.token}-{self.submitted + i}" for i in range(len(batch))],
             pure=True,
-            retries=retries,
+            retries=run.retries,
         )
-        submitted += len(batch)
-        for future, piece in zip(futures, batch):
-            pending[future] = piece[1]
-        finished.update(futures)
+        self.submitted += len(batch)
+        for future, (_, count) in zip(futures, batch):
+            self.pending[future] = count
+        self.finished.update(futures)
 
+    def cancel_pending(self) -> None:
+        """Cancels what is still in flight (after an error), if the client can."""
+        if self.pending and self.client.status == "running":
+            with contextlib.suppress(Exception):
+                self.client.cancel(list(self.pending))
+
+
+def _wait_for_workers(client: Any, timeout: float) -> int:
+    """Waits for a first worker; returns the worker threads of the cluster."""
+    try:
+        client.wait_for_workers(1, timeout=timeout)
+    except (TimeoutError, OSError) as e:
+        raise ClusterError(
+            f"no Dask workers joined {client.scheduler.address} within {timeout:g} s: {e}"
+        ) from e
+    return max(1, _worker_threads(client))
+
+
+def _plan(n: int, piece_size: int | None, worker_threads: int) -> tuple[int, int]:
+    """``(piece size, futures in flight at most)`` for a run of n samples."""
+    if piece_size is None:
+        piece_size = max(1, min(DEFAULT_PIECE_SIZE, n // (_PIECES_PER_THREAD * worker_threads)))
+    return piece_size, min(_MAX_IN_FLIGHT, max(1024, 64 * worker_threads))
+
+
+def _piece_outcome(future: Any, result: Any) -> tuple:
+    """The ``_count_piece`` result of a finished future, or the error it stands for."""
+    if future.status == "cancelled":
+        raise ClusterError(
+            "a piece was cancelled: the Dask client was closed or lost its scheduler in the "
+            "middle of the run"
+        )
+    if future.status == "error":
+        error = result[1]
+        if isinstance(error, _dd.KilledWorker):
+            raise ClusterError(
+                f"a piece of the run killed every worker it was given ({error})"
+            ) from error
+        raise error
+    return result
+
+
+def _collect(client: Any, submitter: _Submitter, run: _Run, tally: _Tally) -> None:
+    """Adds up finished pieces into ``tally`` until none is left, checking the cluster's
+    health whenever nothing has finished for ``_POLL_SECONDS``."""
     no_workers_since: float | None = None
     last_news = time.monotonic()
-    try:
-        submit_more()
-        while pending:
-            batch = finished.next_batch(block=False)
-            if not batch:
-                now = time.monotonic()
-                if now - last_news >= _POLL_SECONDS:
-                    last_news = now
-                    no_workers_since = _check_health(client, no_workers_since, no_worker_timeout)
-                time.sleep(_IDLE_SECONDS)
-                continue
-            last_news = time.monotonic()
-            no_workers_since = None
-            for future, result in batch:
-                samples = pending.pop(future)
-                if future.status == "cancelled":
-                    raise ClusterError(
-                        "a piece was cancelled: the Dask client was closed or lost its "
-                        "scheduler in the middle of the run"
-                    )
-                if future.status == "error":
-                    error = result[1]
-                    if isinstance(error, _dd.KilledWorker):
-                        raise ClusterError(
-                            f"a piece of the run killed every worker it was given ({error})"
-                        ) from error
-                    raise error
-                piece_hits, piece_backend, device, address = result
-                hits += piece_hits
-                backends.add(piece_backend)
-                devices.add(f"{piece_backend}: {device}")
-                workers.add(address)
-                if on_progress is not None:
-                    on_progress(samples)
-            submit_more()
-    finally:
-        if pending and client.status == "running":
-            with contextlib.suppress(Exception):
-                client.cancel(list(pending))
-    seconds = time.perf_counter() - start
+    submitter.top_up()
+    while submitter.pending:
+        batch = submitter.finished.next_batch(block=False)
+        if not batch:
+            if time.monotonic() - last_news >= _POLL_SECONDS:
+                last_news = time.monotonic()
+                no_workers_since = _check_health(client, no_workers_since, run.no_worker_timeout)
+            time.sleep(_IDLE_SECONDS)
+            continue
+        last_news, no_workers_since = time.monotonic(), None
+        for future, result in batch:
+            samples = submitter.pending.pop(future)
+            tally.add(_piece_outcome(future, result))
+            if run.on_progress is not None:
+                run.on_progress(samples)
+        submitter.top_up()
 
-    pi_hat, std_error = _api._pi_and_error(hits, n)
-    count = len(workers)
+
+def _result(
+    hits: int, samples: int, seed: int, first: int, backend: str, device: str, seconds: float
+) -> dict[str, Any]:
+    pi_hat, std_error = _api._pi_and_error(hits, samples)
     return {
         "pi": pi_hat,
         "std_error": std_error,
         "hits": hits,
-        "samples": n,
+        "samples": samples,
         "seed": seed,
         "first": first,
-        "backend": "+".join(sorted(backends)),
-        "device": f"dask: {count} worker{'s' if count != 1 else ''} ({'; '.join(sorted(devices))})",
+        "backend": backend,
+        "device": device,
         "seconds": seconds,
-        "workers": count,
-        "pieces": num_pieces,
-        "piece_size": piece_size,
-        "scheduler": client.scheduler.address,
     }
+
+
+def _estimate_on(client: Any, run: _Run) -> dict[str, Any]:
+    """Runs ``run`` on ``client``'s cluster; the result dict of ``estimate``."""
+    worker_threads = _wait_for_workers(client, run.no_worker_timeout)
+    piece_size, in_flight = _plan(run.n, run.piece_size, worker_threads)
+    submitter = _Submitter(client, run, piece_size, in_flight)
+    tally = _Tally()
+    start = time.perf_counter()
+    try:
+        _collect(client, submitter, run, tally)
+    finally:
+        submitter.cancel_pending()
+    seconds = time.perf_counter() - start
+
+    count = len(tally.workers)
+    devices = "; ".join(sorted(tally.devices))
+    result = _result(
+        tally.hits,
+        run.n,
+        run.seed,
+        run.first,
+        "+".join(sorted(tally.backends)),
+        f"dask: {count} worker{'s' if count != 1 else ''} ({devices})",
+        seconds,
+    )
+    result.update(
+        workers=count,
+        pieces=math.ceil(run.n / piece_size),
+        piece_size=piece_size,
+        scheduler=client.scheduler.address,
+    )
+    return result

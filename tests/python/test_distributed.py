@@ -1,12 +1,16 @@
-"""``pi.distributed``: a run on a Dask cluster counts the hits of one machine, exactly.
+"""``pi.distributed``: a run on a Dask cluster counts the hits of one machine, exactly, or fails.
 
-Uses a ``LocalCluster`` of 2 worker processes (one thread each). Skips with the
-reason when ``dask[distributed]`` is not installed (``pip install
-'.[distributed]'``), unless ``PI_REQUIRE_ALL=1``, which makes that a failure.
+Uses a ``LocalCluster`` of 2 worker processes (one thread each), and clusters
+whose workers see no GPU or a bad environment, for the errors raised on a
+worker. Every test runs under a watchdog that ends the test process, with
+every thread's traceback, if it hangs. Skips with the reason when
+``dask[distributed]`` is not installed (``pip install '.[distributed]'``),
+unless ``PI_REQUIRE_ALL=1``, which makes that a failure.
 """
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import logging
 import math
@@ -18,7 +22,7 @@ import time
 import pytest
 
 import pi
-from _helpers import cli, require_all
+from _helpers import NO_GPU_ENV, cli, require_all
 
 try:
     import distributed
@@ -31,21 +35,38 @@ except ImportError as e:
     )
 
 import pi.distributed as pd
+from pi._lib import lib
 
 ESTIMATE_KEYS = {"pi", "std_error", "hits", "samples", "seed", "first", "backend", "device"}
 # One piece of the fault tests: ~0.1 s of one core at ~1.2e9 samples/s (AVX-512).
 SLOW_PIECE = 120_000_001
+#: Seconds any one test may take before the watchdog ends the run.
+WATCHDOG_SECONDS = 300
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    with distributed.LocalCluster(
-        n_workers=2,
+@pytest.fixture(autouse=True)
+def watchdog():
+    """Ends the test process, printing every thread's stack, if a test hangs."""
+    faulthandler.dump_traceback_later(WATCHDOG_SECONDS, exit=True)
+    yield
+    faulthandler.cancel_dump_traceback_later()
+
+
+def local_cluster(workers: int, env: dict[str, str] | None = None) -> distributed.LocalCluster:
+    """A cluster of worker processes, one thread each, with ``env`` in their environment."""
+    return distributed.LocalCluster(
+        n_workers=workers,
         threads_per_worker=1,
         processes=True,
         dashboard_address=":0",  # any free port: never clash on 8787
         silence_logs=logging.ERROR,
-    ) as cluster:
+        env=env or {},
+    )
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with local_cluster(2) as cluster:
         yield cluster
 
 
@@ -115,14 +136,59 @@ def test_bad_arguments(client, kwargs, error, words) -> None:
         pd.estimate(client=client, **kwargs)
 
 
-def test_task_errors_are_raised_as_is(client) -> None:
+def test_gpu_backend_on_workers_like_here(client) -> None:
+    """The workers run on this machine: they find the GPU it has, or raise as it does."""
     try:
         pi.estimate(1, seed=0, backend="gpu")
     except pi.NoDeviceError:
         with pytest.raises(pi.NoDeviceError):
-            pd.estimate(10, 0, client, backend="gpu", retries=0)
+            pd.estimate(10**6, 0, client, backend="gpu", retries=0)
     else:
-        assert pd.estimate(10, 0, client, backend="gpu")["backend"] == "gpu"
+        n = 3 * lib.PI_GPU_MIN_SAMPLES + 1  # pieces big enough for the GPU
+        result = pd.estimate(n, 0, client, lib.PI_GPU_MIN_SAMPLES + 1, backend="gpu")
+        assert result["backend"] == "gpu" and result["hits"] == one_machine(n, 0)
+
+
+def assert_idle(client, within: float = 10.0) -> None:
+    """No task of a failed run is left on the workers (the rest were cancelled)."""
+    deadline = time.monotonic() + within
+    while any(client.processing().values()):
+        assert time.monotonic() < deadline, client.processing()
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def gpu_hidden_client():
+    """A client of one worker that sees no GPU adapter, whatever this machine has."""
+    with local_cluster(1, NO_GPU_ENV) as cluster, distributed.Client(cluster) as client:
+        client.wait_for_workers(1, timeout=60)
+        yield client
+
+
+@pytest.mark.parametrize("retries", [0, 2])
+def test_no_device_on_worker_raised_as_is(gpu_hidden_client, retries) -> None:
+    """``backend="gpu"`` on a worker without an adapter: ``pi.NoDeviceError`` from the
+    worker, after its retries, with the library's message; nothing left running."""
+    start = time.monotonic()
+    with pytest.raises(pi.NoDeviceError, match="adapter"):
+        pd.estimate(10**6, 0, gpu_hidden_client, 10**5, backend="gpu", retries=retries)
+    assert time.monotonic() - start < 60
+    assert_idle(gpu_hidden_client)
+    # The worker and the client still work: "auto" falls back to the worker's CPU.
+    result = pd.estimate(10**6, 0, gpu_hidden_client, 10**5, backend="auto")
+    assert result["backend"] == "cpu" and result["hits"] == one_machine(10**6, 0)
+
+
+def test_bad_worker_environment_raised_as_is() -> None:
+    """A worker whose ``PI_BACKEND`` is not a backend: the ``ValueError`` its engine
+    raises reaches the caller as is, naming the variable."""
+    with (
+        local_cluster(1, {"PI_BACKEND": "tpu"}) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        with pytest.raises(ValueError, match="PI_BACKEND"):
+            pd.estimate(10**6, 0, client, 10**5, backend="cpu", retries=1)
+        assert_idle(client)
 
 
 def test_worker_killed_mid_run(client) -> None:
