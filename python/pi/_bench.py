@@ -215,19 +215,20 @@ def sweep(
         active = [s for s in series if s.stopped is None]
         if not active:
             break
-        log(f"n = {n:.0e}:")
+        log(f"n = {format_n(n)}:")
         for s in active:
             if s.points:
                 expected = n / s.points[-1].rate
                 if expected > s.max_call:
                     s.stopped = (
-                        f"stopped before n = {n:.0e}: one call would take about {expected:.2g} s"
+                        f"stopped before n = {format_n(n)}: "
+                        f"one call would take about {expected:.2g} s"
                     )
                     continue
             try:
                 s.points.append(measure(s.count(n), n, settings.repeat, settings.target))
             except pi.DeviceError as e:
-                s.stopped = f"failed at n = {n:.0e}: {e}"
+                s.stopped = f"failed at n = {format_n(n)}: {e}"
                 continue
             log(f" {s.name}")
         log("\n")
@@ -387,7 +388,7 @@ def measure_small_calls(
     repeat = max(settings.repeat, SMALL_REPEAT)
     measured = []
     for n in SMALL_NS:
-        log(f"small calls, n = {n:.0e}\n")
+        log(f"small calls, n = {format_n(n)}\n")
         numpy = None if np is None else measure(numpy_counter(np, n), n, repeat, settings.target)
         api = measure(lambda n=n: pi.approximate_pi_cpu(n, seed=SEED), n, repeat, settings.target)
         measured.append((f"small-{n}", f"pi.approximate_pi_cpu({n})", api, numpy))
@@ -490,7 +491,7 @@ def summary_notes(rows: list[dict[str, Any]], kernel: str | None) -> list[str]:
         )
     small = [r for r in rows if r["kind"] == "small" and r["name"].startswith("small-")]
     if small and all(r["ratio_numpy"] is not None for r in small):
-        parts = ", ".join(f"{1 / r['ratio_numpy']:.2f}x at n = {r['n']:.0e}" for r in small)
+        parts = ", ".join(f"{1 / r['ratio_numpy']:.2f}x at n = {format_n(r['n'])}" for r in small)
         met = all(r["ratio_numpy"] >= SMALL_GOAL for r in small)
         notes.append(
             f"small calls: pi.approximate_pi_cpu(n) takes {parts} of NumPy's time "
@@ -627,6 +628,14 @@ def format_seconds(seconds: float) -> str:
     return f"{seconds:.3g} s"
 
 
+def format_n(n: int) -> str:
+    """1000, 1e4, 3e5, ...: short, exact for the grid's n."""
+    if n < 10**4:
+        return str(n)
+    mantissa, exponent = f"{n:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}" if float(f"{n:.0e}") == n else str(n)
+
+
 def format_ratio(ratio: float | None) -> str:
     if ratio is None:
         return "-"
@@ -639,7 +648,7 @@ def format_table(results: dict[str, Any]) -> str:
     lines = [
         (
             r["label"],
-            f"{r['n']:.0e}" if r["n"] >= 10**4 else str(r["n"]),
+            format_n(r["n"]),
             format_seconds(r["seconds"]),
             f"{100 * r['spread']:.1f}%",
             f"{r['rate']:.3g}",

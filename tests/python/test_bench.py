@@ -213,6 +213,17 @@ def test_point_spread() -> None:
     assert p.repeats == 3 and p.hits == 7
 
 
+def test_format_n() -> None:
+    assert [_bench.format_n(n) for n in (100, 1000, 10**4, 3 * 10**5, 10**9, 12345)] == [
+        "100",
+        "1000",
+        "1e4",
+        "3e5",
+        "1e9",
+        "12345",
+    ]
+
+
 def test_limits() -> None:
     device = "CPU, 2 threads, avx512 kernel"
     assert _bench.cpu_kernel(device) == "avx512"
@@ -256,6 +267,6 @@ def test_small_call_goal(ratio: float, verdict: str) -> None:
     notes = _bench.summary_notes(rows, "avx512")
     assert notes == [
         "small calls: pi.approximate_pi_cpu(n) takes "
-        + ", ".join(f"{1 / ratio:.2f}x at n = {n:.0e}" for n in _bench.SMALL_NS)
+        + ", ".join(f"{1 / ratio:.2f}x at n = {_bench.format_n(n)}" for n in _bench.SMALL_NS)
         + f" of NumPy's time (goal: at most 0.5x): {verdict}"
     ]
