@@ -5,7 +5,9 @@ use crate::cpu::CpuBackend;
 use crate::gpu::{GpuBackend, GpuError};
 use crate::stream::{Batches, RangeError, Run};
 use std::fmt;
-use std::sync::{Mutex, OnceLock};
+use std::mem::ManuallyDrop;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicPtr, Ordering};
 
 /// The environment variable that overrides the backend every engine asks
 /// for: `auto`, `cpu` or `gpu`.
@@ -93,14 +95,45 @@ impl From<RangeError> for Error {
     }
 }
 
+/// What an engine holds per process. `fork()` copies an engine into the
+/// child without its threads (and the parent's locks in whatever state they
+/// were): the first call there sees a new process id and starts a fresh
+/// `PerProcess`, leaking the parent's, which cannot be joined or released
+/// from the child.
+struct PerProcess {
+    /// The process this state belongs to.
+    pid: u32,
+    /// The CPU backend, started on first use in this process.
+    cpu: OnceLock<Result<CpuBackend, Error>>,
+    /// Set when an `Auto` engine's GPU failed here; from then on it counts
+    /// on the CPU.
+    gpu_failure: OnceLock<String>,
+}
+
+impl PerProcess {
+    fn new(pid: u32) -> Box<PerProcess> {
+        Box::new(PerProcess {
+            pid,
+            cpu: OnceLock::new(),
+            gpu_failure: OnceLock::new(),
+        })
+    }
+}
+
 /// A backend made once and reused: a CPU thread pool, and a GPU device and
-/// pipeline when one is in use. One engine may serve several threads at once.
+/// pipeline when one is in use. One engine may serve several threads at
+/// once, and survives `fork()`: in the child it starts new CPU threads, and
+/// gives up a GPU device made before the fork (an `Auto` engine counts on
+/// the CPU there, a `Gpu` engine reports [`Error::Device`]).
 pub struct Engine {
     cpu_threads: usize,
-    cpu: OnceLock<Result<CpuBackend, String>>,
-    gpu: Option<GpuBackend>,
-    /// Set when an `Auto` engine's GPU failed; from then on it counts on the CPU.
-    gpu_failure: Mutex<Option<String>>,
+    /// The state of the current process; replaced (the old one leaked) in
+    /// a forked child. Never null; owned by the engine.
+    state: AtomicPtr<PerProcess>,
+    /// The process that made the engine and its GPU device.
+    home_pid: u32,
+    /// Dropped only in the process that made it (see [`Drop`]).
+    gpu: ManuallyDrop<Option<GpuBackend>>,
     /// What was asked for (after `PI_BACKEND`): only `Auto` falls back.
     requested: Backend,
     forced: bool,
@@ -110,6 +143,55 @@ impl fmt::Debug for Engine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.describe())
     }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        let here = std::process::id();
+        let state = *self.state.get_mut();
+        // SAFETY: `state` came from Box::into_raw and is released only here.
+        if unsafe { (*state).pid } == here {
+            // SAFETY: as above; nothing else refers to it once the engine goes.
+            drop(unsafe { Box::from_raw(state) });
+        }
+        if self.home_pid == here {
+            // SAFETY: dropped once, here, and never used again.
+            unsafe { ManuallyDrop::drop(&mut self.gpu) };
+        }
+        // Otherwise this is a forked child: the parent's threads and device
+        // are not in this process, and waiting on them would hang. Leak them.
+    }
+}
+
+/// The value of `PI_BACKEND`, if set and not blank. A value that is not
+/// UTF-8 or not a backend name is an error naming the variable (a long one
+/// is shortened in the message).
+fn backend_from_env() -> Result<Option<Backend>, Error> {
+    let Some(raw) = std::env::var_os(BACKEND_ENV) else {
+        return Ok(None);
+    };
+    let shown = |text: &str| {
+        const MAX: usize = 40;
+        match text.char_indices().nth(MAX) {
+            Some((cut, _)) => format!("{:?}... ({} bytes)", &text[..cut], text.len()),
+            None => format!("{text:?}"),
+        }
+    };
+    let Some(text) = raw.to_str() else {
+        return Err(Error::InvalidArgument(format!(
+            "environment variable {BACKEND_ENV}={} is not valid UTF-8; use auto, cpu or gpu",
+            shown(&raw.to_string_lossy())
+        )));
+    };
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    Backend::from_name(text).map(Some).ok_or_else(|| {
+        Error::InvalidArgument(format!(
+            "environment variable {BACKEND_ENV}={} is not one of auto, cpu, gpu",
+            shown(text)
+        ))
+    })
 }
 
 impl Engine {
@@ -122,30 +204,16 @@ impl Engine {
                 "cpu_threads = {cpu_threads} is more than {MAX_CPU_THREADS} (0 means one per core)"
             )));
         }
-        let (backend, forced) = match std::env::var(BACKEND_ENV) {
-            Ok(v) if !v.trim().is_empty() => {
-                let b = Backend::from_name(&v).ok_or_else(|| {
-                    Error::InvalidArgument(format!(
-                        "environment variable {BACKEND_ENV}={v:?} is not one of auto, cpu, gpu"
-                    ))
-                })?;
-                (b, true)
-            }
-            _ => (backend, false),
+        let (backend, forced) = match backend_from_env()? {
+            Some(b) => (b, true),
+            None => (backend, false),
         };
         let gpu = match backend {
             Backend::Cpu => None,
             Backend::Gpu => Some(GpuBackend::new(true)?),
             Backend::Auto => GpuBackend::new(false).ok(),
         };
-        let engine = Engine {
-            cpu_threads: cpu_threads as usize,
-            cpu: OnceLock::new(),
-            gpu,
-            gpu_failure: Mutex::new(None),
-            requested: backend,
-            forced,
-        };
+        let engine = Engine::assemble(gpu, cpu_threads, backend, forced);
         if engine.gpu.is_none() {
             engine.cpu()?;
         }
@@ -158,29 +226,79 @@ impl Engine {
     /// the failure is returned, as for an explicit GPU request. At most
     /// [`MAX_CPU_THREADS`] CPU threads are started.
     pub fn with_gpu(gpu: GpuBackend, cpu_threads: u32, fallback: bool) -> Engine {
+        let requested = if fallback { Backend::Auto } else { Backend::Gpu };
+        Engine::assemble(Some(gpu), cpu_threads.min(MAX_CPU_THREADS), requested, false)
+    }
+
+    fn assemble(gpu: Option<GpuBackend>, cpu_threads: u32, requested: Backend, forced: bool) -> Engine {
+        let pid = std::process::id();
         Engine {
-            cpu_threads: cpu_threads.min(MAX_CPU_THREADS) as usize,
-            cpu: OnceLock::new(),
-            gpu: Some(gpu),
-            gpu_failure: Mutex::new(None),
-            requested: if fallback { Backend::Auto } else { Backend::Gpu },
-            forced: false,
+            cpu_threads: cpu_threads as usize,
+            state: AtomicPtr::new(Box::into_raw(PerProcess::new(pid))),
+            home_pid: pid,
+            gpu: ManuallyDrop::new(gpu),
+            requested,
+            forced,
         }
     }
 
-    /// The CPU backend, started on first use (a GPU engine needs it only for
-    /// small runs and after a fallback).
-    fn cpu(&self) -> Result<&CpuBackend, Error> {
-        self.cpu
-            .get_or_init(|| CpuBackend::new(self.cpu_threads))
-            .as_ref()
-            .map_err(|e| Error::Internal(e.clone()))
+    /// The state of this process, made afresh on the first call in a forked
+    /// child. Lock-free: a lock held by another thread at the fork would
+    /// stay locked in the child for ever.
+    fn state(&self) -> &PerProcess {
+        let here = std::process::id();
+        let current = self.state.load(Ordering::Acquire);
+        // SAFETY: never null; a state is freed only when the engine is
+        // dropped (a replaced one is leaked), so it outlives `&self`.
+        let state = unsafe { &*current };
+        if state.pid == here {
+            return state;
+        }
+        let fresh = Box::into_raw(PerProcess::new(here));
+        match self
+            .state
+            .compare_exchange(current, fresh, Ordering::AcqRel, Ordering::Acquire)
+        {
+            // The parent's state is leaked: its threads are not in this process.
+            // SAFETY: `fresh` is now the engine's, freed only on drop.
+            Ok(_) => unsafe { &*fresh },
+            Err(winner) => {
+                // Another thread of this process got there first.
+                // SAFETY: `fresh` was never shared; `winner` is live as above.
+                drop(unsafe { Box::from_raw(fresh) });
+                unsafe { &*winner }
+            }
+        }
     }
 
-    /// The GPU, unless this engine has none or has given it up.
+    /// Whether this call runs in a child forked after the engine was made.
+    fn forked(&self) -> bool {
+        std::process::id() != self.home_pid
+    }
+
+    /// The CPU backend, started on first use in this process (a GPU engine
+    /// needs it only for small runs and after a fallback).
+    fn cpu(&self) -> Result<&CpuBackend, Error> {
+        let threads = self.cpu_threads;
+        self.state()
+            .cpu
+            .get_or_init(|| {
+                CpuBackend::new(threads).map_err(|why| {
+                    Error::InvalidArgument(format!(
+                        "cpu_threads = {threads}: the system would not start the CPU threads \
+                         (a thread or memory limit, e.g. ulimit -u or -v): {why}; ask for fewer threads"
+                    ))
+                })
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// The GPU, unless this engine has none, has given it up, or runs in a
+    /// forked child (a device does not survive `fork()`).
     fn live_gpu(&self) -> Option<&GpuBackend> {
-        let failed = self.gpu_failure.lock().map(|f| f.is_some()).unwrap_or(true);
-        self.gpu.as_ref().filter(|_| !failed)
+        let gpu = self.gpu.as_ref()?;
+        (!self.forked() && self.state().gpu_failure.get().is_none()).then_some(gpu)
     }
 
     /// The GPU backend this engine holds, if any (even after giving it up).
@@ -207,11 +325,18 @@ impl Engine {
         if let Some(gpu) = self.live_gpu() {
             return format!("GPU: {}{forced}", gpu.describe());
         }
-        let cpu = match self.cpu.get() {
+        let state = self.state();
+        let cpu = match state.cpu.get() {
             Some(Ok(cpu)) => cpu.describe(),
             _ => "CPU".to_string(),
         };
-        match self.gpu_failure.lock().ok().and_then(|f| f.clone()) {
+        if self.gpu.is_some() && self.forked() {
+            return format!(
+                "{cpu}{forced} (GPU given up: its device was made in process {} and does not survive fork())",
+                self.home_pid
+            );
+        }
+        match state.gpu_failure.get() {
             Some(why) => format!("{cpu}{forced} (GPU given up after an error: {why})"),
             None => format!("{cpu}{forced}"),
         }
@@ -222,11 +347,26 @@ impl Engine {
         self.count_run(seed, Run::new(first, count)?)
     }
 
+    /// The GPU that should count a run of `count` samples, or `None` for the
+    /// CPU. A `Gpu` engine in a forked child has lost its device: an error.
+    fn gpu_for(&self, count: u64) -> Result<Option<&GpuBackend>, Error> {
+        if count <= GPU_MIN_SAMPLES {
+            return Ok(None);
+        }
+        if self.gpu.is_some() && self.forked() && self.requested != Backend::Auto {
+            return Err(Error::Device(format!(
+                "the GPU device was made in process {} and does not survive fork(); \
+                 make a new engine in this process ({})",
+                self.home_pid,
+                std::process::id()
+            )));
+        }
+        Ok(self.live_gpu())
+    }
+
     /// Hits of a checked run.
     fn count_run(&self, seed: u64, run: Run) -> Result<u64, Error> {
-        if run.count() > GPU_MIN_SAMPLES
-            && let Some(gpu) = self.live_gpu()
-        {
+        if let Some(gpu) = self.gpu_for(run.count())? {
             match gpu.count_hits(seed, run) {
                 Ok(hits) => return Ok(hits),
                 Err(e) => self.give_up_gpu(e)?,
@@ -241,11 +381,8 @@ impl Engine {
         if self.requested != Backend::Auto {
             return Err(e.into());
         }
-        let mut failure = self
-            .gpu_failure
-            .lock()
-            .map_err(|_| Error::Internal("poisoned lock".into()))?;
-        *failure = Some(e.to_string());
+        // The first failure is the one reported; later ones add nothing.
+        let _ = self.state().gpu_failure.set(e.to_string());
         Ok(())
     }
 
@@ -253,7 +390,10 @@ impl Engine {
     /// first + (k + 1) * batch_size - 1`. On failure `out` is left as it was.
     pub fn count_hits_batched(&self, seed: u64, first: u64, batch_size: u64, out: &mut [u64]) -> Result<(), Error> {
         let batches = Batches::new(first, batch_size, out.len() as u64)?;
-        if batch_size <= GPU_MIN_SAMPLES || self.live_gpu().is_none() {
+        if out.is_empty() {
+            return Ok(());
+        }
+        if self.gpu_for(batch_size)?.is_none() {
             self.cpu()?.count_hits_batched(seed, first, batch_size, out);
             return Ok(());
         }

@@ -10,9 +10,10 @@
 
 mod common;
 
+use common::{HIDDEN_GPU, assert_child, in_child};
 use pi::engine::GPU_MIN_SAMPLES;
 use pi::ffi;
-use pi::gpu::{GpuBackend, GpuError};
+use pi::gpu::GpuBackend;
 use pi::{Backend, Engine, Error, stream};
 use std::process::Command;
 
@@ -25,42 +26,6 @@ fn gpu_or_skip(test: &str) -> Option<GpuBackend> {
         }
     }
 }
-
-/// Runs the ignored test `name` of this binary in a child process with
-/// `env` set, and asserts that it passed.
-fn in_child(name: &str, env: &[(&str, &str)]) {
-    let exe = std::env::current_exe().expect("test binary path");
-    let mut cmd = Command::new(exe);
-    cmd.args(["--exact", name, "--ignored", "--test-threads=1"]);
-    cmd.env("PI_ENGINE_CHILD", "1");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("run the child test");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success() && text.contains("1 passed"),
-        "child {name} failed:\n{text}"
-    );
-}
-
-fn assert_child() {
-    assert_eq!(
-        std::env::var("PI_ENGINE_CHILD").as_deref(),
-        Ok("1"),
-        "run through its parent test"
-    );
-}
-
-const HIDDEN_DRIVERS: [(&str, &str); 3] = [
-    ("VK_DRIVER_FILES", "/nonexistent/icd.json"),
-    ("VK_ICD_FILENAMES", "/nonexistent/icd.json"),
-    ("__EGL_VENDOR_LIBRARY_FILENAMES", "/nonexistent/egl.json"),
-];
 
 #[test]
 fn gpu_engine_agrees_with_cpu_engine() {
@@ -96,13 +61,15 @@ fn gpu_engine_agrees_with_cpu_engine() {
 #[test]
 fn auto_never_takes_a_software_adapter() {
     let auto = Engine::new(Backend::Auto, 1).expect("an Auto engine always exists");
-    match GpuBackend::new(false) {
-        Ok(_) => assert_eq!(auto.backend(), Backend::Gpu),
-        Err(GpuError::NoDevice(_)) => {
+    match auto.gpu_backend() {
+        Some(gpu) => {
+            assert!(!gpu.is_software(), "Auto took {}", gpu.describe());
+            assert_eq!(auto.backend(), Backend::Gpu);
+        }
+        None => {
             assert_eq!(auto.backend(), Backend::Cpu);
             assert!(auto.describe().starts_with("CPU"), "{}", auto.describe());
         }
-        Err(e) => panic!("unexpected {e}"),
     }
 }
 
@@ -179,13 +146,13 @@ fn gpu_of(engine: &Engine) -> &GpuBackend {
 
 #[test]
 fn hidden_drivers_give_cpu_fallback_and_no_device() {
-    in_child("child_hidden_drivers", &HIDDEN_DRIVERS);
+    in_child("child_hidden_drivers", &HIDDEN_GPU, &[]);
 }
 
 #[test]
 #[ignore = "run by hidden_drivers_give_cpu_fallback_and_no_device"]
 fn child_hidden_drivers() {
-    assert_child();
+    assert_child("child_hidden_drivers");
     let auto = Engine::new(Backend::Auto, 1).expect("Auto falls back to the CPU");
     assert_eq!(auto.backend(), Backend::Cpu);
     assert_eq!(auto.count_hits(42, 0, 1000), Ok(794));
@@ -204,13 +171,13 @@ fn child_hidden_drivers() {
 
 #[test]
 fn pi_backend_forces_the_cpu() {
-    in_child("child_forced_cpu", &[("PI_BACKEND", "cpu")]);
+    in_child("child_forced_cpu", &[("PI_BACKEND", "cpu")], &[]);
 }
 
 #[test]
 #[ignore = "run by pi_backend_forces_the_cpu"]
 fn child_forced_cpu() {
-    assert_child();
+    assert_child("child_forced_cpu");
     for asked in [Backend::Auto, Backend::Gpu, Backend::Cpu] {
         let e = Engine::new(asked, 1).unwrap();
         assert_eq!(e.backend(), Backend::Cpu);
@@ -220,17 +187,120 @@ fn child_forced_cpu() {
 
 #[test]
 fn pi_backend_with_a_bad_value_names_the_variable() {
-    in_child("child_forced_bogus", &[("PI_BACKEND", "tpu")]);
+    in_child("child_forced_bogus", &[("PI_BACKEND", "tpu")], &[]);
+    let long = "x".repeat(100_000);
+    in_child("child_forced_long", &[("PI_BACKEND", &long)], &[]);
 }
 
 #[test]
 #[ignore = "run by pi_backend_with_a_bad_value_names_the_variable"]
 fn child_forced_bogus() {
-    assert_child();
+    assert_child("child_forced_bogus");
     match Engine::new(Backend::Cpu, 1) {
-        Err(Error::InvalidArgument(m)) => assert!(m.contains("PI_BACKEND"), "{m}"),
+        Err(Error::InvalidArgument(m)) => assert!(m.contains("PI_BACKEND=\"tpu\""), "{m}"),
         other => panic!("expected InvalidArgument, got {other:?}"),
     }
+}
+
+#[test]
+#[ignore = "run by pi_backend_with_a_bad_value_names_the_variable"]
+fn child_forced_long() {
+    assert_child("child_forced_long");
+    match Engine::new(Backend::Cpu, 1) {
+        Err(Error::InvalidArgument(m)) => {
+            assert!(m.contains("PI_BACKEND") && m.contains("(100000 bytes)"), "{m}");
+            assert!(m.len() < 300, "the value is shortened: {} bytes", m.len());
+        }
+        other => panic!("expected InvalidArgument, got {other:?}"),
+    }
+}
+
+/// A `PI_BACKEND` that is not UTF-8 is an error naming the variable, not
+/// ignored.
+#[cfg(unix)]
+#[test]
+fn pi_backend_not_utf8_names_the_variable() {
+    use std::os::unix::ffi::OsStrExt;
+    let exe = std::env::current_exe().expect("test binary path");
+    let out = common::run_within(
+        Command::new(exe)
+            .args(["--exact", "child_forced_not_utf8", "--ignored", "--test-threads=1"])
+            .env("PI_TEST_CHILD", "child_forced_not_utf8")
+            .env("PI_BACKEND", std::ffi::OsStr::from_bytes(b"cp\xffu")),
+        std::time::Duration::from_secs(120),
+    );
+    assert!(out.contains("1 passed"), "{out}");
+}
+
+#[test]
+#[ignore = "run by pi_backend_not_utf8_names_the_variable"]
+fn child_forced_not_utf8() {
+    assert_child("child_forced_not_utf8");
+    match Engine::new(Backend::Cpu, 1) {
+        Err(Error::InvalidArgument(m)) => assert!(m.contains("PI_BACKEND") && m.contains("UTF-8"), "{m}"),
+        other => panic!("expected InvalidArgument, got {other:?}"),
+    }
+}
+
+/// An `Auto` engine holding a GPU device (lavapipe will do), used in a
+/// child forked after it counted: the child counts on the CPU, exactly, at
+/// once, and says why. Runs in its own process (only the test thread).
+#[cfg(unix)]
+#[test]
+fn auto_engine_finishes_on_the_cpu_after_fork() {
+    if gpu_or_skip("auto_engine_finishes_on_the_cpu_after_fork").is_none() {
+        return;
+    }
+    in_child("child_auto_fork", &[], &[]);
+}
+
+#[cfg(unix)]
+#[test]
+#[ignore = "run by auto_engine_finishes_on_the_cpu_after_fork"]
+fn child_auto_fork() {
+    assert_child("child_auto_fork");
+    unsafe extern "C" {
+        fn fork() -> i32;
+        fn waitpid(pid: i32, status: *mut i32, options: i32) -> i32;
+        fn alarm(seconds: u32) -> u32;
+        fn _exit(code: i32) -> !;
+    }
+    let gpu = GpuBackend::new(true).expect("a GPU adapter");
+    let engine = Engine::with_gpu(gpu, 2, true);
+    let (seed, first, count) = (3u64, 9u64, 1_000_001u64);
+    let expected = engine.count_hits(seed, first, count).unwrap();
+    assert_eq!(engine.backend(), Backend::Gpu);
+    // SAFETY: the child only counts, checks and leaves with _exit.
+    let pid = unsafe { fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            // SAFETY: alarm is async-signal-safe; it kills a hung child.
+            unsafe { alarm(20) };
+            let t0 = std::time::Instant::now();
+            let hits = engine.count_hits(seed, first, count);
+            let backend = engine.backend();
+            let text = engine.describe();
+            let mut out = [0u64; 3];
+            let batched = engine.count_hits_batched(seed, first, 400_000, &mut out);
+            hits == Ok(expected)
+                && backend == Backend::Cpu
+                && text.contains("fork")
+                && batched.is_ok()
+                && out.iter().sum::<u64>() == stream::count_hits(seed, first, 1_200_000).unwrap()
+                && t0.elapsed() < std::time::Duration::from_secs(10)
+        }));
+        drop(engine);
+        // SAFETY: leaves the child without running the parent's test harness.
+        unsafe { _exit(if matches!(ok, Ok(true)) { 0 } else { 1 }) }
+    }
+    let mut status = 0;
+    // SAFETY: `pid` is our child; the alarm bounds the wait.
+    assert_eq!(unsafe { waitpid(pid, &mut status, 0) }, pid);
+    assert_eq!(status, 0, "the child failed or hung (wait status {status:#x})");
+    // The parent's engine keeps its GPU.
+    assert_eq!(engine.count_hits(seed, first, count), Ok(expected));
+    assert_eq!(engine.backend(), Backend::Gpu);
 }
 
 /// Two device-fault tests above, rerun under valgrind's memcheck: a lost

@@ -277,50 +277,10 @@ fn hardware_only_never_picks_a_software_adapter() {
     }
 }
 
-/// Runs the ignored test `name` of this binary in a child process, with
-/// the variables `set` set and those in `unset` removed (the environment is
-/// process-wide), and returns the child's stderr. The child is killed, and
-/// the test fails, if it has not finished within two minutes.
-fn in_child(name: &str, set: &[(&str, &str)], unset: &[&str]) -> String {
-    use std::process::{Command, Stdio};
-    let exe = std::env::current_exe().expect("test binary path");
-    let mut cmd = Command::new(exe);
-    cmd.args(["--exact", name, "--ignored", "--test-threads=1"])
-        .env("PI_GPU_TEST_CHILD", name)
-        .envs(set.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for var in unset {
-        cmd.env_remove(var);
-    }
-    let child = cmd.spawn().expect("start the child test");
-    let pid = child.id();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || tx.send(child.wait_with_output()));
-    let Ok(out) = rx.recv_timeout(std::time::Duration::from_secs(120)) else {
-        let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
-        panic!("{name}: the child did not finish within two minutes: killed");
-    };
-    let out = out.expect("wait for the child test");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{name} failed in the child:\n{stdout}\n{stderr}");
-    assert!(
-        stdout.contains("1 passed"),
-        "{name} did not run in the child:\n{stdout}\n{stderr}"
-    );
-    stderr
-}
-
-/// Whether this process is the child that [`in_child`] started for `name`.
-fn is_child(name: &str) -> bool {
-    std::env::var("PI_GPU_TEST_CHILD").is_ok_and(|v| v == name)
-}
-
 /// `WGPU_ADAPTER_NAME` matching nothing is `NoDevice`, naming the variable.
 #[test]
 fn unknown_adapter_name_is_no_device() {
-    in_child(
+    common::in_child(
         "adapter_name_child",
         &[("WGPU_ADAPTER_NAME", "no-such-adapter-7f3a")],
         &[],
@@ -330,7 +290,7 @@ fn unknown_adapter_name_is_no_device() {
 #[test]
 #[ignore = "run by unknown_adapter_name_is_no_device in a child process"]
 fn adapter_name_child() {
-    assert!(is_child("adapter_name_child"));
+    common::assert_child("adapter_name_child");
     match GpuBackend::new(true) {
         Err(GpuError::NoDevice(why)) => assert!(why.contains("WGPU_ADAPTER_NAME"), "{why}"),
         Err(e) => panic!("expected NoDevice, got {e}"),
@@ -347,14 +307,14 @@ fn a_bad_wgpu_backend_names_the_variable() {
     let lacking = if cfg!(target_os = "macos") { "dx12" } else { "metal" };
     let long = "x".repeat(100_000);
     for value in ["garbage", "vulkan,garbage", lacking, long.as_str()] {
-        in_child("wgpu_backend_child", &[("WGPU_BACKEND", value)], &[]);
+        common::in_child("wgpu_backend_child", &[("WGPU_BACKEND", value)], &[]);
     }
 }
 
 #[test]
 #[ignore = "run by a_bad_wgpu_backend_names_the_variable in a child process"]
 fn wgpu_backend_child() {
-    assert!(is_child("wgpu_backend_child"));
+    common::assert_child("wgpu_backend_child");
     let value = std::env::var("WGPU_BACKEND").expect("WGPU_BACKEND is set");
     let why = match GpuBackend::new(true) {
         Err(GpuError::NoDevice(why)) => why,
@@ -380,14 +340,15 @@ fn wgpu_backend_child() {
 /// to print `error: XDG_RUNTIME_DIR is invalid or not set` twice).
 #[test]
 fn no_driver_noise_without_xdg_runtime_dir() {
-    let stderr = in_child("quiet_child", &[], &["XDG_RUNTIME_DIR"]);
+    let stderr = common::in_child("quiet_child", &[], &["XDG_RUNTIME_DIR"]);
     assert_eq!(stderr, "", "stderr of a child without XDG_RUNTIME_DIR");
 }
 
 #[test]
 #[ignore = "run by no_driver_noise_without_xdg_runtime_dir in a child process"]
 fn quiet_child() {
-    assert!(is_child("quiet_child") && std::env::var_os("XDG_RUNTIME_DIR").is_none());
+    common::assert_child("quiet_child");
+    assert!(std::env::var_os("XDG_RUNTIME_DIR").is_none());
     let auto = pi::engine::Engine::new(pi::engine::Backend::Auto, 1).expect("an auto engine");
     assert_eq!(auto.count_hits(5, 0, 1 << 17), Ok(reference(5, 0, 1 << 17)));
     let gpu = match GpuBackend::new(true) {

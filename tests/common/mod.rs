@@ -138,3 +138,81 @@ pub fn valgrind() -> Command {
     ));
     cmd
 }
+
+/// Runs `cmd` as [`run`] does, but kills it and fails after `limit`: for
+/// programs that could hang (fork, threads), so a regression fails instead
+/// of blocking the suite.
+pub fn run_within(cmd: &mut Command, limit: std::time::Duration) -> String {
+    let (stdout, stderr) = run_within_split(cmd, limit);
+    stdout + &stderr
+}
+
+/// [`run_within`], returning stdout and stderr apart.
+pub fn run_within_split(cmd: &mut Command, limit: std::time::Duration) -> (String, String) {
+    use std::process::Stdio;
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("could not start {cmd:?}: {e}"));
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let Ok(out) = rx.recv_timeout(limit) else {
+        let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+        panic!("{cmd:?} did not finish within {limit:?}: killed");
+    };
+    let out = out.unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}):\n{stdout}{stderr}",
+        out.status
+    );
+    (stdout, stderr)
+}
+
+/// Environment that hides every GPU driver (Vulkan and EGL), for tests
+/// whose subject is not the GPU: they run faster and the same everywhere.
+pub const HIDDEN_GPU: [(&str, &str); 3] = [
+    ("VK_DRIVER_FILES", "/nonexistent/icd.json"),
+    ("VK_ICD_FILENAMES", "/nonexistent/icd.json"),
+    ("__EGL_VENDOR_LIBRARY_FILENAMES", "/nonexistent/egl.json"),
+];
+
+/// Reruns the ignored test `name` of this test binary alone in a child
+/// process with the variables `set` set and those in `unset` removed (the
+/// environment is process-wide), under a time limit, and asserts that it
+/// ran and passed. Returns the child's stderr.
+pub fn in_child(name: &str, set: &[(&str, &str)], unset: &[&str]) -> String {
+    let exe = std::env::current_exe().expect("test binary path");
+    let mut cmd = Command::new(exe);
+    cmd.args(["--exact", name, "--ignored", "--test-threads=1"]);
+    cmd.env(CHILD_ENV, name).env("XDG_RUNTIME_DIR", std::env::temp_dir());
+    cmd.envs(set.iter().copied());
+    for var in unset {
+        cmd.env_remove(var);
+    }
+    let (stdout, stderr) = run_within_split(&mut cmd, std::time::Duration::from_secs(300));
+    assert!(
+        stdout.contains("1 passed"),
+        "child test {name} did not run:\n{stdout}{stderr}"
+    );
+    stderr
+}
+
+/// Set by [`in_child`] to the name of the test it runs.
+const CHILD_ENV: &str = "PI_TEST_CHILD";
+
+/// Fails a test meant to run only through [`in_child`] when run otherwise
+/// (e.g. by `--ignored`), where its environment would be missing.
+pub fn assert_child(name: &str) {
+    assert_eq!(
+        std::env::var(CHILD_ENV).as_deref(),
+        Ok(name),
+        "{name} runs in a child process started by its parent test"
+    );
+}

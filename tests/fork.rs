@@ -1,0 +1,76 @@
+//! fork() after an engine is made (tests/c/fork.c): the child counts
+//! exactly, a GPU engine fails fast with PI_ERROR_DEVICE, engines made in
+//! the child work, and nothing hangs, also when other threads are counting
+//! or making engines at the fork. Each program runs under a time limit, and
+//! each child under alarm(), so a hang fails the test.
+#![cfg(unix)]
+
+mod common;
+
+use common::{HIDDEN_GPU, build, have, program, report, run_within, skip};
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+fn fork_case(case: &str, hide_gpu: bool) -> String {
+    static EXE: OnceLock<PathBuf> = OnceLock::new();
+    let exe = EXE.get_or_init(|| {
+        build(
+            "cc",
+            &["-std=c99", "-Wall", "-Wextra", "-Werror", "-pthread"],
+            &["tests/c/fork.c"],
+            "fork",
+        )
+    });
+    let mut cmd = program(exe);
+    cmd.arg(case);
+    if hide_gpu {
+        cmd.envs(HIDDEN_GPU);
+    }
+    run_within(&mut cmd, Duration::from_secs(120))
+}
+
+#[test]
+fn fork_after_a_cpu_engine_counts_exactly() {
+    if !have("cc") {
+        return;
+    }
+    let out = fork_case("cpu", true);
+    assert!(out.contains("ok cpu"), "{out}");
+}
+
+#[test]
+fn fork_after_an_auto_engine_counts_exactly() {
+    if !have("cc") {
+        return;
+    }
+    let out = fork_case("auto", false);
+    assert!(out.contains("ok auto"), "{out}");
+}
+
+#[test]
+fn fork_after_a_gpu_engine_fails_fast_with_a_device_error() {
+    if !have("cc") {
+        return;
+    }
+    let out = fork_case("gpu", false);
+    if out.contains("no GPU adapter") {
+        skip(
+            "fork_after_a_gpu_engine_fails_fast_with_a_device_error",
+            "no GPU adapter",
+        );
+        return;
+    }
+    assert!(out.contains("ok gpu"), "{out}");
+    report("C: a GPU engine used after fork() fails with PI_ERROR_DEVICE in under 2 s");
+}
+
+#[test]
+fn fork_while_other_threads_count_and_make_engines() {
+    if !have("cc") {
+        return;
+    }
+    let out = fork_case("threads", true);
+    assert!(out.contains("ok threads"), "{out}");
+    report("C: 5 forks while two threads count and make engines: every child exact, none hung");
+}
