@@ -225,7 +225,7 @@ fn pi_backend_not_utf8_names_the_variable() {
     let out = common::run_within(
         Command::new(exe)
             .args(["--exact", "child_forced_not_utf8", "--ignored", "--test-threads=1"])
-            .env("PI_TEST_CHILD", "child_forced_not_utf8")
+            .env(common::CHILD_ENV, "child_forced_not_utf8")
             .env("PI_BACKEND", std::ffi::OsStr::from_bytes(b"cp\xffu")),
         std::time::Duration::from_secs(120),
     );

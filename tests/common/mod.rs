@@ -205,7 +205,7 @@ pub fn in_child(name: &str, set: &[(&str, &str)], unset: &[&str]) -> String {
 }
 
 /// Set by [`in_child`] to the name of the test it runs.
-const CHILD_ENV: &str = "PI_TEST_CHILD";
+pub const CHILD_ENV: &str = "PI_TEST_CHILD";
 
 /// Fails a test meant to run only through [`in_child`] when run otherwise
 /// (e.g. by `--ignored`), where its environment would be missing.
