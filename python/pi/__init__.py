@@ -14,15 +14,19 @@ Functions::
     estimate(num_points, seed=None, backend="auto", threads=None, first=0) -> dict
     iter_estimates(batch_size, num_batches=None, seed=None, backend="auto")  # generator
     count_hits_batched(batch_size, num_batches, seed, first=0, out=None, backend="auto")
+    close()   # releases every engine the package holds; later calls make new ones
 
-``seed=None`` draws a fresh seed from the OS (``secrets``); ``estimate``
-reports the seed it used, so any run can be repeated exactly. Backends:
-``"auto"`` (a hardware GPU if there is one, else the CPU), ``"cpu"``,
-``"gpu"`` (any adapter, software ones such as lavapipe included; raises
-``NoDeviceError`` without one). Bad arguments raise ``TypeError`` or
-``ValueError`` naming the argument, before any native call. Long runs are
-counted in pieces of about 0.15 s with the GIL released: Ctrl-C stops them
-and other Python threads run meanwhile.
+``seed=None`` draws a fresh seed from the OS (``os.urandom``); ``estimate``
+reports the seed it used, so any run can be repeated exactly
+(``count_hits_batched`` needs its seed: its buffer cannot report one).
+Backends: ``"auto"`` (a hardware GPU if there is one, else the CPU),
+``"cpu"``, ``"gpu"`` (any adapter, software ones such as lavapipe included;
+raises ``NoDeviceError`` without one). Bad arguments raise ``TypeError`` or
+``ValueError`` naming the argument, before any native call; NumPy integer
+and bool scalars count as ints and bools. Long runs are counted in pieces of
+about 0.15 s with the GIL released: Ctrl-C stops them and other Python
+threads run meanwhile. Engines are cached (a bounded number) and shared by
+threads; after ``os.fork()`` the child makes its own.
 
 Environment variables:
 
@@ -43,8 +47,6 @@ The C header of the library is shipped as ``pi/include/pi.h``.
 
 from __future__ import annotations
 
-import sys
-
 try:
     from ._api import (
         approximate_pi_cpu,
@@ -55,13 +57,13 @@ try:
         iter_estimates,
     )
 except ImportError as _e:
-    # `python -m pi` imports this package before its __main__: while it does,
-    # sys.argv[0] is "-m". There a missing or mismatched library is a runtime
-    # failure of the command (one line, exit 1), not a traceback.
-    if sys.argv[:1] == ["-m"] and str(_e).startswith("pi: "):
-        sys.stderr.write(f"python -m pi: error: {_e}\n")
-        raise SystemExit(1) from None
+    # The native library is missing or mismatched: `pi` itself cannot be
+    # imported, and the error says so (`python -m pi` then reports it in one
+    # line, as Python does for a package that fails to import).
+    if _e.name is None:
+        _e.name = __name__
     raise
+from ._engine import close
 from ._errors import DeviceError, NoDeviceError
 
 
@@ -85,6 +87,7 @@ __all__ = [
     "approximate_pi_cpu",
     "approximate_pi_gpu",
     "approximate_pi_python",
+    "close",
     "count_hits_batched",
     "estimate",
     "iter_estimates",

@@ -2,42 +2,58 @@
 
 Usage::
 
-    python -m pi [N] [--seed S] [--backend auto|cpu|gpu] [--threads T] [--json]
+    python -m pi [N] [--seed S] [--backend auto|cpu|gpu] [--threads T] [--first F] [--json]
     python -m pi [N] (--scheduler tcp://HOST:8786 | --local-workers W) [--piece-size P]
     python -m pi devices
     python -m pi plot --out FILE.png [N] [--seed S] [--backend B]
     python -m pi bench [--quick] [--out FILE.png] [--json FILE] [--repeat K] [--max-n N]
 
 ``N`` is a sample count, written as an integer or in exponent notation when
-that is an exact integer (``1e9``, ``2.5e3``; not ``1.5e0``). Exit codes:
-0 success, 1 a runtime failure (e.g. no GPU for ``--backend gpu``), 2 bad
-usage, 130 interrupted (Ctrl-C). Failures print one line on stderr.
+that is an exact integer (``1e9``, ``2.5e3``; not ``1.5e0``). Every argument
+is checked from its text, at once, whatever its size, by the rules of the API
+(``pi._checks``). Exit codes: 0 success, 1 a runtime failure (e.g. no GPU for
+``--backend gpu``), 2 bad usage, 130 interrupted (Ctrl-C). Failures print one
+line on stderr.
+
+A command is an entry of ``COMMANDS``: its help, a function that adds its
+arguments to its parser, and a function that runs it and returns the exit code.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import math
+import re
 import sys
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple, NoReturn
 
 import pi
-from pi import _api, _engine
-from pi._lib import lib
+from pi import _api, _checks, _engine
+from pi._result import pi_and_error
 
 PROG = "python -m pi"
-COMMANDS = ("run", "devices", "plot", "bench")
-_U64_MAX = (1 << 64) - 1
 _DEFAULT_RUN = 10**8
 _DEFAULT_PLOT = 10**7
 _PROGRESS_DELAY = 1.0  # seconds before a progress bar appears
+_SHOWN_TEXT = 40  # characters of a bad argument quoted in a message
+# The largest exponent (Decimal.adjusted) of a count below 2**64 (about 1.8e19).
+_MAX_ADJUSTED = 19
+_INTEGER = re.compile(r"[+-]?(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|[0-9_]+)")
 
 
 class UsageError(Exception):
     """Bad command line usage (exit code 2)."""
+
+
+def _quoted(text: str) -> str:
+    return repr(text if len(text) <= _SHOWN_TEXT else text[:_SHOWN_TEXT] + "...")
+
+
+# --- arguments, parsed from their text -----------------------------------------------------
 
 
 def parse_count(text: str) -> int:
@@ -45,80 +61,107 @@ def parse_count(text: str) -> int:
     try:
         value = Decimal(text.strip().replace("_", ""))
     except InvalidOperation:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value.is_finite() or value != value.to_integral_value():
-        raise argparse.ArgumentTypeError(f"not a whole number of samples: {text!r}")
-    n = int(value)
-    if not 1 <= n <= _U64_MAX:
-        raise argparse.ArgumentTypeError(f"must be between 1 and 2**64 - 1: {text!r}")
+        raise argparse.ArgumentTypeError(f"not a number: {_quoted(text)}") from None
+    if not value.is_finite():
+        raise argparse.ArgumentTypeError(f"not a whole number of samples: {_quoted(text)}")
+    # Decided from the exponent before any big-integer arithmetic: 1e1000000 is quick.
+    if value <= 0 or value.adjusted() > _MAX_ADJUSTED:
+        raise argparse.ArgumentTypeError(f"must be between 1 and 2**64 - 1: {_quoted(text)}")
+    n = int(value) if value.adjusted() >= 0 else 0
+    if value != n:
+        raise argparse.ArgumentTypeError(f"not a whole number of samples: {_quoted(text)}")
+    if n > _checks.U64_MAX:
+        raise argparse.ArgumentTypeError(f"must be between 1 and 2**64 - 1: {_quoted(text)}")
     return n
 
 
-def parse_seed(text: str) -> int:
-    """A seed: an integer in 0 .. 2**64 - 1, decimal or ``0x`` hexadecimal."""
+def _parse_integer(text: str) -> int:
+    """An integer, decimal or ``0x`` / ``0o`` / ``0b``, its size decided from the text."""
+    stripped = text.strip()
+    if not _INTEGER.fullmatch(stripped):
+        raise argparse.ArgumentTypeError(f"not an integer: {_quoted(text)}")
+    if len(stripped.replace("_", "").lstrip("+-")) > 80:  # past 2**64 in any base
+        raise argparse.ArgumentTypeError(f"must be between 0 and 2**64 - 1: {_quoted(text)}")
     try:
-        n = int(text.replace("_", ""), 0)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if not 0 <= n <= _U64_MAX:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 2**64 - 1: {text!r}")
+        return int(stripped, 0)
+    except ValueError:  # e.g. a decimal with leading zeros
+        raise argparse.ArgumentTypeError(f"not an integer: {_quoted(text)}") from None
+
+
+def parse_u64(text: str) -> int:
+    """An integer in 0 .. 2**64 - 1 (a seed, a sample index), decimal or ``0x`` hex."""
+    n = _parse_integer(text)
+    if not 0 <= n <= _checks.U64_MAX:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 2**64 - 1: {_quoted(text)}")
     return n
 
 
 def parse_threads(text: str) -> int:
     """CPU threads: 0 (one per core) up to ``PI_MAX_CPU_THREADS``."""
     try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if not 0 <= n <= lib.PI_MAX_CPU_THREADS:
-        raise argparse.ArgumentTypeError(
-            f"must be 0 (all cores) up to {lib.PI_MAX_CPU_THREADS}: {text!r}"
-        )
+        return _checks.threads(_parse_integer(text), "the thread count")
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def parse_points(text: str) -> int:
+    """Points on a curve: 2 or more."""
+    n = parse_count(text)
+    if n < 2:
+        raise argparse.ArgumentTypeError(f"must be 2 or more: {_quoted(text)}")
     return n
+
+
+#: Arguments kept as text by argparse and parsed after it, once every option is
+#: known (so that an unknown option is named, not the value after it): dest ->
+#: (name in messages, parser).
+_PARSED_AFTER: dict[str, tuple[str, Callable[[str], int]]] = {
+    "num_points": ("N", parse_count),
+    "seed": ("--seed", parse_u64),
+    "first": ("--first", parse_u64),
+    "threads": ("--threads", parse_threads),
+    "local_workers": ("--local-workers", parse_count),
+    "piece_size": ("--piece-size", parse_count),
+    "points": ("--points", parse_points),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are ``UsageError`` (one line, exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+# --- the commands ----------------------------------------------------------------------------
 
 
 def _add_seed_backend(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed",
-        type=parse_seed,
         default=None,
+        metavar="S",
         help="64-bit seed, decimal or 0x hex (default: fresh from the OS, printed)",
     )
     parser.add_argument(
         "--backend",
-        choices=sorted(_engine.BACKENDS),
+        choices=_checks.BACKENDS,
         default="auto",
         help="auto: a hardware GPU if any, else the CPU; gpu: any adapter (default: auto)",
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=PROG,
-        description="Monte Carlo estimate of pi from the Philox4x32-10 stream, "
-        "bit-identical on CPU and GPU.",
-        epilog="Without a command, `run` is meant: `python -m pi 1e9` estimates from 1e9 samples.",
-    )
-    parser.add_argument("--version", action="version", version=f"pi {pi.__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="{run,devices,plot,bench}")
-
-    run = sub.add_parser("run", help="estimate pi (the default command)")
+def add_run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "num_points",
         nargs="?",
-        type=parse_count,
         default=_DEFAULT_RUN,
         metavar="N",
         help=f"samples, e.g. 1e9 (default: {_DEFAULT_RUN:.0e})",
     )
     _add_seed_backend(run)
-    run.add_argument(
-        "--threads", type=parse_threads, default=None, help="CPU threads (default: one per core)"
-    )
-    run.add_argument(
-        "--first", type=parse_seed, default=0, help="index of the first sample (default: 0)"
-    )
+    run.add_argument("--threads", default=None, metavar="T", help="CPU threads (default: all)")
+    run.add_argument("--first", default=0, metavar="F", help="first sample's index (default: 0)")
     run.add_argument("--json", action="store_true", help="print the result as one JSON object")
     run.add_argument("--no-progress", action="store_true", help="never show a progress bar")
     cluster = run.add_mutually_exclusive_group()
@@ -131,49 +174,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cluster.add_argument(
         "--local-workers",
-        type=parse_count,
         default=None,
         metavar="W",
         help="run on a Dask LocalCluster of W worker processes (needs the 'distributed' extra)",
     )
     run.add_argument(
         "--piece-size",
-        type=parse_count,
         default=None,
         metavar="P",
         help="samples per Dask task with --scheduler/--local-workers (default: up to 2**30)",
     )
-
-    sub.add_parser("devices", help="list what pi can count on")
-
-    plot = sub.add_parser("plot", help="plot the running estimate against the samples")
-    plot.add_argument("--out", required=True, metavar="FILE", help="image file to write (.png)")
-    plot.add_argument(
-        "num_points",
-        nargs="?",
-        type=parse_count,
-        default=_DEFAULT_PLOT,
-        metavar="N",
-        help=f"samples (default: {_DEFAULT_PLOT:.0e})",
-    )
-    plot.add_argument("--points", type=int, default=200, help="points on the curve (default 200)")
-    _add_seed_backend(plot)
-
-    from pi import _bench
-
-    bench = sub.add_parser(
-        "bench", help="measure the throughput of every backend (table, --out plot, --json)"
-    )
-    _bench.add_arguments(bench, parse_count)
-    return parser
-
-
-def _with_default_command(argv: Sequence[str]) -> list[str]:
-    """Puts ``run`` in front unless a command or a top-level option comes first."""
-    args = list(argv)
-    if args and (args[0] in COMMANDS or args[0] in ("-h", "--help", "--version")):
-        return args
-    return ["run", *args]
 
 
 def _progress(total: int, enabled: bool) -> tuple[Callable[[int], Any] | None, Any]:
@@ -225,37 +235,13 @@ def _run_distributed(args: argparse.Namespace, hook: Callable[[int], Any] | None
         )
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    if args.piece_size is not None and args.scheduler is None and args.local_workers is None:
-        raise UsageError("--piece-size needs --scheduler or --local-workers")
-    hook, bar = _progress(args.num_points, not args.no_progress and not args.json)
-    try:
-        if args.scheduler is not None or args.local_workers is not None:
-            result = _run_distributed(args, hook)
-        else:
-            result = _api._run(
-                args.num_points,
-                args.seed,
-                args.backend,
-                args.threads,
-                args.first,
-                on_progress=hook,
-            )
-    finally:
-        if bar is not None:
-            bar.close()
-    if args.json:
-        print(json.dumps(result))
-        return 0
-    digits = (
-        max(1, min(15, 1 - math.floor(math.log10(result["std_error"]))))
-        if result["std_error"] > 0
-        else 15
-    )
+def _print_result(result: dict[str, Any]) -> None:
+    std_error = result["std_error"]
+    digits = max(1, min(15, 1 - math.floor(math.log10(std_error)))) if std_error > 0 else 15
     seconds = result["seconds"]
     rate = result["samples"] / seconds if seconds > 0 else float("inf")
     print(
-        f"pi ≈ {result['pi']:.{digits}f} ± {result['std_error']:.2g} (standard error; "
+        f"pi ≈ {result['pi']:.{digits}f} ± {std_error:.2g} (standard error; "
         f"true pi {math.pi:.{digits}f})"
     )
     print(
@@ -269,6 +255,31 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"on {result['workers']} workers, scheduler {result['scheduler']}"
         )
     print(f"time {seconds:.3g} s, {_format_rate(rate)} samples/s")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    distributed = args.scheduler is not None or args.local_workers is not None
+    if args.piece_size is not None and not distributed:
+        raise UsageError("--piece-size needs --scheduler or --local-workers")
+    try:
+        _checks.stream_range(args.first, args.num_points, "N")
+    except ValueError as e:
+        raise UsageError(str(e).replace("first + N", "--first + N")) from None
+    hook, bar = _progress(args.num_points, not args.no_progress and not args.json)
+    try:
+        if distributed:
+            result = _run_distributed(args, hook)
+        else:
+            result = _api.run(
+                args.num_points, args.seed, args.backend, args.threads, args.first, hook
+            )
+    finally:
+        if bar is not None:
+            bar.close()
+    if args.json:
+        print(json.dumps(result))
+    else:
+        _print_result(result)
     return 0
 
 
@@ -283,6 +294,19 @@ def cmd_devices(args: argparse.Namespace) -> int:
     auto = _engine.get_engine("auto", 0)
     print(f"auto: {auto.backend} ({auto.describe()})")
     return 0
+
+
+def add_plot_arguments(plot: argparse.ArgumentParser) -> None:
+    plot.add_argument("--out", required=True, metavar="FILE", help="image file to write (.png)")
+    plot.add_argument(
+        "num_points",
+        nargs="?",
+        default=_DEFAULT_PLOT,
+        metavar="N",
+        help=f"samples (default: {_DEFAULT_PLOT:.0e})",
+    )
+    plot.add_argument("--points", default=200, help="points on the curve (default 200)")
+    _add_seed_backend(plot)
 
 
 def checkpoints(n: int, points: int) -> list[int]:
@@ -304,11 +328,9 @@ def cmd_plot(args: argparse.Namespace) -> int:
     except ImportError:
         hint = "pip install matplotlib (the 'plot' extra)"
         raise RuntimeError(f"plotting needs matplotlib: {hint}") from None
-    if args.points < 2:
-        raise UsageError("--points must be 2 or more")
     marks = checkpoints(args.num_points, args.points)
-    seed = _api._seed(args.seed)
-    engine = _engine.get_engine(_api._backend(args.backend), 0)
+    seed = _checks.seed(args.seed)
+    engine = _engine.get_engine(args.backend, 0)
     xs: list[int] = []
     estimates: list[float] = []
     errors: list[float] = []
@@ -317,7 +339,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     for mark in marks:
         hits += engine.count_hits(seed, done, mark - done)
         done = mark
-        pi_hat, std_error = _api._pi_and_error(hits, done)
+        pi_hat, std_error = pi_and_error(hits, done)
         xs.append(done)
         estimates.append(pi_hat)
         errors.append(std_error)
@@ -347,29 +369,118 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_bench_arguments(bench: argparse.ArgumentParser) -> None:
+    from pi import _bench
+
+    _bench.add_arguments(bench, parse_count)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from pi import _bench
 
     return _bench.main(args)
 
 
+class Command(NamedTuple):
+    """A subcommand: its help line, what adds its arguments, what runs it (-> exit code)."""
+
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+def _no_arguments(parser: argparse.ArgumentParser) -> None:
+    pass
+
+
+#: The subcommands, in the order ``--help`` lists them; ``run`` is the default.
+COMMANDS: dict[str, Command] = {
+    "run": Command("estimate pi (the default command)", add_run_arguments, cmd_run),
+    "devices": Command("list what pi can count on", _no_arguments, cmd_devices),
+    "plot": Command("plot the running estimate against the samples", add_plot_arguments, cmd_plot),
+    "bench": Command(
+        "measure the throughput of every backend (table, --out plot, --json)",
+        add_bench_arguments,
+        cmd_bench,
+    ),
+}
+
+
+# --- the parser and main -----------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="Monte Carlo estimate of pi from the Philox4x32-10 stream, "
+        "bit-identical on CPU and GPU.",
+        epilog="Without a command, `run` is meant: `python -m pi 1e9` estimates from 1e9 samples.",
+    )
+    parser.add_argument("--version", action="version", version=f"pi {pi.__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="{" + ",".join(COMMANDS) + "}")
+    for name, command in COMMANDS.items():
+        command.add_arguments(sub.add_parser(name, help=command.help))
+    return parser
+
+
+def _with_default_command(argv: Sequence[str]) -> list[str]:
+    """Puts ``run`` in front unless a command or a top-level option comes first."""
+    args = list(argv)
+    if args and (args[0] in COMMANDS or args[0] in ("-h", "--help", "--version")):
+        return args
+    return ["run", *args]
+
+
+def _unknown(extras: list[str], parser: argparse.ArgumentParser, command: str) -> UsageError:
+    """The error for arguments ``command`` does not take: the first unknown option, named."""
+    options = [a for a in extras if a.startswith("-") and a != "-"]
+    if not options:
+        return UsageError(f"unrecognized arguments: {' '.join(map(_quoted, extras))}")
+    name = options[0].split("=", 1)[0]
+    known = [s for action in _actions(parser, command) for s in action.option_strings]
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return UsageError(f"unrecognized option {_quoted(name)}{hint}")
+
+
+def _actions(parser: argparse.ArgumentParser, command: str) -> list[argparse.Action]:
+    """The arguments of ``parser`` and of its subcommand ``command``."""
+    actions = list(parser._actions)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            actions.extend(action.choices[command]._actions)
+    return actions
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """The command line as a namespace of checked values; ``UsageError`` if it is bad."""
+    parser = build_parser()
+    args, extras = parser.parse_known_args(_with_default_command(argv))
+    args.command = args.command or "run"
+    if extras:
+        raise _unknown(extras, parser, args.command)
+    for dest, (name, parse) in _PARSED_AFTER.items():
+        value = getattr(args, dest, None)
+        if isinstance(value, str):
+            try:
+                setattr(args, dest, parse(value))
+            except argparse.ArgumentTypeError as e:
+                raise UsageError(f"argument {name}: {e}") from None
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(_with_default_command(sys.argv[1:] if argv is None else argv))
-    command = {"run": cmd_run, "devices": cmd_devices, "plot": cmd_plot, "bench": cmd_bench}[
-        args.command or "run"
-    ]
     try:
-        return command(args)
+        args = parse_args(sys.argv[1:] if argv is None else argv)
+        return COMMANDS[args.command].run(args)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
     except UsageError as e:
-        parser.print_usage(sys.stderr)
-        print(f"{PROG}: error: {e}", file=sys.stderr)
+        print(f"{PROG}: error: {e} (see {PROG} --help)", file=sys.stderr)
         return 2
-    except (RuntimeError, ValueError, TypeError, OSError) as e:
+    except (RuntimeError, ValueError, TypeError, OSError, MemoryError) as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 1
 

@@ -1,20 +1,18 @@
-"""The public functions of ``pi``: argument checks, then native calls."""
+"""The public functions of ``pi``: arguments checked (``_checks``), then native calls."""
 
 from __future__ import annotations
 
 import array
-import math
-import operator
-import secrets
-import sys
 import time
 from collections.abc import Iterator
 from typing import Any, Callable, TypeVar
 
-from . import _stream
-from ._engine import BACKENDS, Engine, get_engine
+from . import _checks, _stream
+from ._checks import STREAM_END
+from ._engine import Engine, get_engine
 from ._errors import NoDeviceError
-from ._lib import ffi, lib
+from ._lib import ffi
+from ._result import result
 
 __all__ = [
     "approximate_pi_cpu",
@@ -23,149 +21,38 @@ __all__ = [
     "count_hits_batched",
     "estimate",
     "iter_estimates",
+    "run",
 ]
-
-_U64_MAX = (1 << 64) - 1
-_STREAM_END = 1 << 64  # one past the last sample index
 
 #: What an argument documented as ``int`` accepts: ``int`` and anything with
 #: ``__index__`` (NumPy integers), never ``bool``.
 IntLike = Any
 Buffer = TypeVar("Buffer")
 
-
-# --- argument checks (all in Python, before any native call) -------------------------------
-
-
-def _int(value: Any, name: str) -> int:
-    """``value`` as an ``int``; ``TypeError`` naming ``name`` for bool, float, str, ..."""
-    if isinstance(value, bool) or type(value).__name__ in ("bool_", "bool"):
-        raise TypeError(f"{name} must be an int, not bool")
-    try:
-        return operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}") from None
+#: Batches counted per native call when ``count_hits_batched`` makes its own array.
+_OUTPUT_CHUNK = 1 << 20
 
 
-def _u64(value: Any, name: str, minimum: int = 0) -> int:
-    n = _int(value, name)
-    if n < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {n}")
-    if n > _U64_MAX:
-        raise ValueError(f"{name} must be <= 2**64 - 1, got {n}")
-    return n
-
-
-def _seed(seed: Any) -> int:
-    """The seed to use: ``seed`` checked, or fresh OS entropy when ``None``."""
-    if seed is None:
-        return secrets.randbits(64)
-    return _u64(seed, "seed")
-
-
-def _threads(threads: Any) -> int:
-    """CPU threads: ``None`` or ``0`` means one per core."""
-    if threads is None:
-        return 0
-    n = _int(threads, "threads")
-    if n < 0:
-        raise ValueError(f"threads must be >= 0 (0 or None: one per core), got {n}")
-    if n > lib.PI_MAX_CPU_THREADS:
-        raise ValueError(f"threads must be <= {lib.PI_MAX_CPU_THREADS}, got {n}")
-    return n
-
-
-def _backend(backend: Any) -> str:
-    if not isinstance(backend, str):
-        raise TypeError(f"backend must be a str, not {type(backend).__name__}")
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of 'auto', 'cpu', 'gpu', got {backend!r}")
-    return backend
-
-
-def _range(first: int, count: int, count_name: str) -> None:
-    if first + count > _STREAM_END:
-        raise ValueError(
-            f"first + {count_name} = {first} + {count} passes the end of the stream "
-            f"(sample 2**64 - 1 is the last)"
-        )
-
-
-def _uint64_view(out: Any, needed: int) -> Any:
-    """A ``uint64_t[]`` cdata over ``out``, checked: unsigned 64-bit items, C-contiguous,
-    writable, at least ``needed`` items (counted flat, in C order)."""
-    try:
-        view = memoryview(out)
-    except TypeError:
-        raise TypeError(
-            f"out must be a buffer of unsigned 64-bit integers (numpy uint64, "
-            f"array.array('Q'), ...), not {type(out).__name__}"
-        ) from None
-    with view:
-        fmt = view.format
-        order, code = (fmt[0], fmt[1:]) if fmt[:1] in ("@", "=", "<", ">", "!") else ("@", fmt)
-        native = order in ("@", "=") or (order == "<") == (sys.byteorder == "little")
-        if code not in ("Q", "L") or view.itemsize != 8 or not native:
-            raise TypeError(
-                f"out must hold unsigned 64-bit integers in native byte order (format 'Q'), "
-                f"got format {fmt!r} with itemsize {view.itemsize}"
-            )
-        if view.readonly:
-            raise ValueError("out must be writable, got a read-only buffer")
-        if not view.c_contiguous:
-            raise ValueError("out must be C-contiguous")
-        if view.nbytes // 8 < needed:
-            raise ValueError(f"out is too small: {view.nbytes // 8} items, num_batches = {needed}")
-    return ffi.from_buffer("uint64_t[]", out, require_writable=True)
-
-
-# --- results -----------------------------------------------------------------------------
-
-
-def _pi_and_error(hits: int, samples: int) -> tuple[float, float]:
-    p = hits / samples
-    return 4.0 * p, 4.0 * math.sqrt(p * (1.0 - p) / samples)
-
-
-def _result(
-    hits: int, samples: int, seed: int, first: int, engine: Engine, seconds: float
-) -> dict[str, Any]:
-    pi_hat, std_error = _pi_and_error(hits, samples)
-    return {
-        "pi": pi_hat,
-        "std_error": std_error,
-        "hits": hits,
-        "samples": samples,
-        "seed": seed,
-        "first": first,
-        "backend": engine.backend,
-        "device": engine.describe(),
-        "seconds": seconds,
-    }
-
-
-def _run(
+def run(
     num_points: Any,
     seed: Any = None,
-    backend: str = "auto",
+    backend: Any = "auto",
     threads: Any = None,
     first: Any = 0,
     on_progress: Callable[[int], Any] | None = None,
 ) -> dict[str, Any]:
     """``estimate`` with a progress hook: ``on_progress(samples)`` after each piece."""
-    n = _u64(num_points, "num_points", minimum=1)
-    seed_ = _seed(seed)
-    backend = _backend(backend)
-    nthreads = _threads(threads)
-    first_ = _u64(first, "first")
-    _range(first_, n, "num_points")
-    engine = get_engine(backend, nthreads)
+    n = _checks.count(num_points, "num_points")
+    seed_ = _checks.seed(seed)
+    backend_ = _checks.backend(backend)
+    threads_ = _checks.threads(threads)
+    first_ = _checks.u64(first, "first")
+    _checks.stream_range(first_, n)
+    engine = get_engine(backend_, threads_)
     start = time.perf_counter()
     hits = engine.count_hits(seed_, first_, n, on_progress)
-    return _result(hits, n, seed_, first_, engine, time.perf_counter() - start)
-
-
-# --- the API -----------------------------------------------------------------------------
+    seconds = time.perf_counter() - start
+    return result(hits, n, seed_, first_, engine.backend, engine.describe(), seconds)
 
 
 def approximate_pi_python(num_points: IntLike, seed: IntLike | None = None) -> float:
@@ -175,9 +62,8 @@ def approximate_pi_python(num_points: IntLike, seed: IntLike | None = None) -> f
     1e5 to 1e6 samples per second), for reference and tests. ``seed=None``
     draws a fresh seed from the OS.
     """
-    n = _u64(num_points, "num_points", minimum=1)
-    seed_ = _seed(seed)
-    return 4.0 * _stream.count_hits(seed_, 0, n) / n
+    n = _checks.count(num_points, "num_points")
+    return 4.0 * _stream.count_hits(_checks.seed(seed), 0, n) / n
 
 
 def approximate_pi_cpu(
@@ -188,7 +74,12 @@ def approximate_pi_cpu(
     ``threads``: ``None`` or ``0`` for one thread per core, else that many.
     ``seed=None`` draws a fresh seed from the OS.
     """
-    return float(_run(num_points, seed, "cpu", threads)["pi"])
+    n = _checks.count(num_points, "num_points")
+    seed_ = _checks.seed(seed)
+    engine = get_engine("cpu", 0 if threads is None else _checks.threads(threads))
+    if n <= engine.piece:
+        return 4.0 * engine.count_small(seed_, 0, n) / n
+    return 4.0 * engine.count_hits(seed_, 0, n) / n
 
 
 def approximate_pi_gpu(
@@ -196,21 +87,24 @@ def approximate_pi_gpu(
 ) -> float:
     """Estimates pi from ``num_points`` samples counted on a GPU.
 
-    Any adapter counts, software ones (lavapipe) included. Without one,
-    ``fallback=True`` counts on the CPU (the same value) and ``fallback=False``
-    raises ``NoDeviceError``.
+    Any adapter counts, software ones (lavapipe) included. ``fallback=True``
+    counts on the CPU instead (the same value) when there is no adapter, and
+    when the device fails during the run the CPU finishes it; the next call
+    tries the GPU again with a new engine. ``fallback=False`` raises
+    ``NoDeviceError`` without an adapter and ``DeviceError`` when the device
+    fails. ``fallback`` is a ``bool`` (or ``numpy.bool_``).
     """
-    if not isinstance(fallback, bool):
-        raise TypeError(f"fallback must be a bool, not {type(fallback).__name__}")
-    n = _u64(num_points, "num_points", minimum=1)
-    seed_ = _seed(seed)
+    fallback_ = _checks.boolean(fallback, "fallback")
+    n = _checks.count(num_points, "num_points")
+    seed_ = _checks.seed(seed)
+    if not fallback_:
+        return 4.0 * get_engine("gpu", 0).count_hits(seed_, 0, n) / n
+    cpu = get_engine("cpu", 0)
     try:
-        engine = get_engine("gpu", 0)
+        gpu = get_engine("gpu", 0)
     except NoDeviceError:
-        if not fallback:
-            raise
-        engine = get_engine("cpu", 0)
-    return 4.0 * engine.count_hits(seed_, 0, n) / n
+        return 4.0 * cpu.count_hits(seed_, 0, n) / n
+    return 4.0 * gpu.count_hits(seed_, 0, n, fallback=cpu) / n
 
 
 def estimate(
@@ -222,17 +116,18 @@ def estimate(
 ) -> dict[str, Any]:
     """Estimates pi from samples ``first .. first + num_points - 1`` and says how.
 
-    ``backend``: ``"auto"`` (a hardware GPU if there is one, else the CPU),
-    ``"cpu"``, or ``"gpu"`` (any adapter, software ones included; raises
-    ``NoDeviceError`` without one). ``threads``: CPU threads, ``None`` or ``0``
-    for one per core. ``seed=None`` draws a fresh seed from the OS.
+    ``backend``: ``"auto"`` (a hardware GPU if there is one, else the CPU;
+    a device that fails during the run hands it to the CPU), ``"cpu"``, or
+    ``"gpu"`` (any adapter, software ones included; ``NoDeviceError`` without
+    one, ``DeviceError`` when it fails). ``threads``: CPU threads, ``None`` or
+    ``0`` for one per core. ``seed=None`` draws a fresh seed from the OS.
 
     Returns a dict: ``pi`` (4 hits / samples), ``std_error``
     (4 sqrt(p (1 - p) / samples), p = hits / samples), ``hits``, ``samples``,
     ``seed`` (the one used), ``first``, ``backend`` (``"cpu"`` or ``"gpu"``,
     the one that counted), ``device`` (its description), ``seconds``.
     """
-    return _run(num_points, seed, backend, threads, first)
+    return run(num_points, seed, backend, threads, first)
 
 
 def iter_estimates(
@@ -250,14 +145,13 @@ def iter_estimates(
     samples, in practice forever). Arguments are checked at the call, before
     the first batch.
     """
-    size = _u64(batch_size, "batch_size", minimum=1)
-    total = None if num_batches is None else _u64(num_batches, "num_batches")
-    seed_ = _seed(seed)
-    backend = _backend(backend)
+    size = _checks.count(batch_size, "batch_size")
+    total = None if num_batches is None else _checks.u64(num_batches, "num_batches")
+    seed_ = _checks.seed(seed)
+    backend_ = _checks.backend(backend)
     if total is not None:
-        _range(0, size * total, "batch_size * num_batches")
-    engine = get_engine(backend, 0)
-    return _iter_estimates(engine, size, total, seed_)
+        _checks.stream_range(0, size * total, "batch_size * num_batches")
+    return _iter_estimates(get_engine(backend_, 0), size, total, seed_)
 
 
 def _iter_estimates(
@@ -267,17 +161,24 @@ def _iter_estimates(
     samples = 0
     seconds = 0.0
     batch = 0
-    while (total is None or batch < total) and samples + size <= _STREAM_END:
+    while (total is None or batch < total) and samples + size <= STREAM_END:
         start = time.perf_counter()
         batch_hits = engine.count_hits(seed, samples, size)
         seconds += time.perf_counter() - start
         hits += batch_hits
         samples += size
         batch += 1
-        result = _result(hits, samples, seed, 0, engine, seconds)
-        result["batch"] = batch
-        result["batch_hits"] = batch_hits
-        yield result
+        yield result(
+            hits,
+            samples,
+            seed,
+            0,
+            engine.backend,
+            engine.describe(),
+            seconds,
+            batch=batch,
+            batch_hits=batch_hits,
+        )
 
 
 def count_hits_batched(
@@ -291,25 +192,43 @@ def count_hits_batched(
     """Hits of ``num_batches`` consecutive batches of ``batch_size`` samples.
 
     ``out[k]`` gets the hits of samples ``first + k * batch_size .. first +
-    (k + 1) * batch_size - 1`` of ``seed``. ``out`` is any writable,
-    C-contiguous buffer of unsigned 64-bit integers (a NumPy ``uint64`` array,
-    ``array.array("Q")``, a ``memoryview`` cast to ``"Q"``; several dimensions
-    are counted flat in C order) with at least ``num_batches`` items; only the
-    first ``num_batches`` are written. With ``out=None`` a new
-    ``array.array("Q")`` is returned. Otherwise ``out`` itself is returned; if
-    an error interrupts the run, it may be partly filled.
+    (k + 1) * batch_size - 1`` of ``seed`` (required here: the buffer has no
+    room to report a drawn one). ``out`` is any writable, C-contiguous,
+    8-byte aligned buffer of unsigned 64-bit integers (a NumPy ``uint64``
+    array, ``array.array("Q")``, a ``memoryview`` cast to ``"Q"``; several
+    dimensions are counted flat in C order) with at least ``num_batches``
+    items; only the first ``num_batches`` are written. Every check is made
+    before any work. With ``out=None`` a new ``array.array("Q")`` is
+    returned: ``ValueError`` when no machine could address it, ``MemoryError``
+    (saying how much) when this one cannot hold it. Otherwise ``out`` itself
+    is returned; if an error (or Ctrl-C) interrupts the run, it may be partly
+    filled.
     """
-    size = _u64(batch_size, "batch_size", minimum=1)
-    n = _u64(num_batches, "num_batches")
-    seed_ = _u64(seed, "seed")
-    first_ = _u64(first, "first")
-    backend = _backend(backend)
-    _range(first_, size * n, "batch_size * num_batches")
-    if out is None:
-        result: Any = array.array("Q", bytes(8 * n))
-    else:
-        result = out
-    pointer = _uint64_view(result, n)
-    if n:
-        get_engine(backend, 0).count_hits_batched(seed_, first_, size, n, pointer)
-    return result
+    size = _checks.count(batch_size, "batch_size")
+    n = _checks.u64(num_batches, "num_batches")
+    seed_ = _checks.u64(seed, "seed")
+    first_ = _checks.u64(first, "first")
+    backend_ = _checks.backend(backend)
+    _checks.stream_range(first_, size * n, "batch_size * num_batches")
+    if out is not None:
+        pointer = _checks.uint64_buffer(out, n)
+        if n:
+            get_engine(backend_, 0).count_hits_batched(seed_, first_, size, n, pointer)
+        return out
+    _checks.batch_output(n)
+    engine = get_engine(backend_, 0)
+    hits = array.array("Q")
+    chunk = ffi.new("uint64_t[]", min(n, _OUTPUT_CHUNK))
+    done = 0
+    while done < n:
+        group = min(n - done, _OUTPUT_CHUNK)
+        engine.count_hits_batched(seed_, first_ + done * size, size, group, chunk)
+        try:
+            hits.frombytes(ffi.buffer(chunk, 8 * group))
+        except MemoryError:
+            raise MemoryError(
+                f"num_batches = {n} needs an output of {8 * n} bytes with out=None; "
+                f"{8 * done} were allocated when memory ran out: count fewer batches per call"
+            ) from None
+        done += group
+    return hits

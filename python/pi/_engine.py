@@ -1,27 +1,38 @@
-"""Native engines, made once per (backend, threads) and reused; runs cut into pieces.
+"""Native engines: a bounded, fork-safe cache of them, and runs cut into interruptible pieces.
 
 A native call holds no Python lock (cffi releases the GIL), so several
 Python threads may count at once on one engine. Each long run is cut into
 pieces of about ``PIECE_SECONDS`` each: between pieces Python handles Ctrl-C
 and a progress hook can advance. Pieces never change a count, since hits of
 consecutive ranges add up exactly.
+
+The cache holds one engine per backend for the default thread count and at
+most ``MAX_OTHER_ENGINES`` more (the most recently made, for other thread
+counts), so asking for many thread counts does not pile up threads.
+``close()`` empties it; an engine is freed once no call uses it. After
+``os.fork()`` the child starts with an empty cache and fresh locks: engines
+of the parent are left alone there (never used, never freed).
 """
 
 from __future__ import annotations
 
 import atexit
+import os
 import threading
 import time
 from typing import Any, Callable, Optional
 
-from ._errors import NoDeviceError
+from ._errors import DeviceError, NoDeviceError
 from ._lib import check, ffi, lib, read_string
 
-__all__ = ["BACKENDS", "Engine", "get_engine"]
+__all__ = ["BACKENDS", "MAX_OTHER_ENGINES", "Engine", "close", "forget", "get_engine"]
 
 #: Backend names and their ``PI_BACKEND_*`` codes.
 BACKENDS = {"auto": lib.PI_BACKEND_AUTO, "cpu": lib.PI_BACKEND_CPU, "gpu": lib.PI_BACKEND_GPU}
 _NAMES = {lib.PI_BACKEND_CPU: "cpu", lib.PI_BACKEND_GPU: "gpu"}
+
+#: Engines kept for thread counts other than the default (0: one per core).
+MAX_OTHER_ENGINES = 4
 
 #: Target duration of one native call, in seconds.
 PIECE_SECONDS = 0.15
@@ -35,50 +46,81 @@ ProgressHook = Optional[Callable[[int], Any]]
 class Engine:
     """A native engine (``pi_engine *``) and the piece size it runs at."""
 
-    def __init__(self, backend: int, threads: int) -> None:
+    def __init__(self, backend: str, threads: int) -> None:
         out = ffi.new("pi_engine **")
-        check(lib.pi_engine_new(backend, threads, out))
-        self._raw = out[0]  # used for calls; does not own the engine
+        check(lib.pi_engine_new(BACKENDS[backend], threads, out))
+        self.raw = out[0]  # used for calls; does not own the engine
         # Owns the engine: pi_engine_free runs when this object is collected.
         self._owner: Any = ffi.gc(out[0], lib.pi_engine_free)
-        self._piece = _FIRST_PIECE
-        self._piece_lock = threading.Lock()
+        self.key = (backend, threads)
+        # Samples per native call; read and written without a lock (a stale
+        # value only changes how a run is cut, never its count).
+        self.piece = _FIRST_PIECE
+        self._out = ffi.new("uint64_t *")
+        self._out_owner = threading.get_ident()
 
     @property
     def backend(self) -> str:
         """The backend in use now: ``"cpu"`` or ``"gpu"``."""
-        return _NAMES.get(lib.pi_engine_backend(self._raw), "cpu")
+        return _NAMES.get(lib.pi_engine_backend(self.raw), "cpu")
 
     def describe(self) -> str:
         """A one-line description of the hardware in use."""
-        return read_string(lib.pi_engine_describe, self._raw)
-
-    def _next_piece(self, remaining: int) -> int:
-        return min(remaining, self._piece)
+        return read_string(lib.pi_engine_describe, self.raw)
 
     def _measured(self, samples: int, seconds: float) -> None:
         # Adapt the piece size to the throughput just seen (only from pieces
         # long enough to time; growth at most 8x per step).
         if seconds < 1e-3 or samples < _MIN_PIECE:
-            if seconds < 1e-3 and samples >= self._piece:
-                with self._piece_lock:
-                    self._piece = min(_MAX_PIECE, self._piece * 8)
+            if seconds < 1e-3 and samples >= self.piece:
+                self.piece = min(_MAX_PIECE, self.piece * 8)
             return
         target = int(samples * PIECE_SECONDS / seconds)
-        with self._piece_lock:
-            self._piece = max(_MIN_PIECE, min(_MAX_PIECE, target, self._piece * 8))
+        self.piece = max(_MIN_PIECE, min(_MAX_PIECE, target, self.piece * 8))
+
+    def count_small(self, seed: int, first: int, count: int) -> int:
+        """Hits of a run of at most ``piece`` samples: one native call."""
+        # The engine's own result cell serves the thread that made it; other
+        # threads get their own (a cell shared by two threads would mix results).
+        out = self._out if threading.get_ident() == self._out_owner else ffi.new("uint64_t *")
+        status = lib.pi_count_hits(self.raw, seed, first, count, out)
+        if status:
+            check(status)
+        return int(out[0])
 
     def count_hits(
-        self, seed: int, first: int, count: int, on_progress: ProgressHook = None
+        self,
+        seed: int,
+        first: int,
+        count: int,
+        on_progress: ProgressHook = None,
+        fallback: Engine | None = None,
     ) -> int:
-        """Hits of samples ``first .. first + count - 1``, counted in pieces."""
+        """Hits of samples ``first .. first + count - 1``, counted in pieces.
+
+        With ``fallback`` (an engine), a ``DeviceError`` in a piece drops this
+        engine from the cache and counts that piece and the rest on
+        ``fallback``: the same count.
+        """
+        if count <= self.piece and on_progress is None and fallback is None:
+            return self.count_small(seed, first, count)
         hits = 0
         out = ffi.new("uint64_t *")
+        engine = self
         while count > 0:
-            piece = self._next_piece(count)
+            piece = min(count, engine.piece)
             start = time.perf_counter()
-            check(lib.pi_count_hits(self._raw, seed, first, piece, out))
-            self._measured(piece, time.perf_counter() - start)
+            status = lib.pi_count_hits(engine.raw, seed, first, piece, out)
+            if status:
+                try:
+                    check(status)
+                except DeviceError:
+                    if fallback is None or engine is fallback:
+                        raise
+                    forget(engine)
+                    engine = fallback
+                    continue
+            engine._measured(piece, time.perf_counter() - start)
             hits += int(out[0])
             first += piece
             count -= piece
@@ -95,65 +137,103 @@ class Engine:
         out: Any,
         on_progress: ProgressHook = None,
     ) -> None:
-        """Fills ``out[k]`` (a ``uint64_t *``) with the hits of batch ``k``."""
+        """Fills ``out[k]`` (a ``uint64_t *``) with the hits of batch ``k``, in pieces."""
         done = 0
         while done < num_batches:
-            group = min(num_batches - done, max(1, self._piece // batch_size))
-            if group == 1 and batch_size > self._piece:
+            group = min(num_batches - done, max(1, self.piece // batch_size))
+            if group == 1 and batch_size > self.piece:
                 out[done] = self.count_hits(seed, first, batch_size, on_progress)
             else:
                 start = time.perf_counter()
-                status = lib.pi_count_hits_batched(
-                    self._raw, seed, first, batch_size, group, out + done
+                check(
+                    lib.pi_count_hits_batched(self.raw, seed, first, batch_size, group, out + done)
                 )
-                check(status)
                 self._measured(group * batch_size, time.perf_counter() - start)
                 if on_progress is not None:
                     on_progress(group * batch_size)
             done += group
             first += group * batch_size
 
-    def _leak(self) -> None:
-        # At interpreter exit: never free (a daemon thread may still count).
+    def leak(self) -> None:
+        """Never free this engine (at exit, or a parent's engine in a forked child)."""
         ffi.gc(self._owner, None)
 
 
+# The cache. Lookups read `_engines` without a lock (a dict read is atomic);
+# `_lock` serializes making, evicting and forgetting engines.
 _lock = threading.Lock()
-_engines: dict[tuple[int, int], Engine] = {}
-_no_device: dict[tuple[int, int], str] = {}
+_engines: dict[tuple[str, int], Engine] = {}
+_others: list[tuple[str, int]] = []  # keys with threads != 0, oldest first
+_no_device: dict[str, str] = {}  # backend -> the message of its NoDeviceError
 
 
 def get_engine(backend: str, threads: int) -> Engine:
     """The engine for ``backend`` on ``threads`` CPU threads (0: all cores), made once.
 
     Raises ``NoDeviceError`` for ``"gpu"`` without an adapter (remembered, so
-    later calls do not search again).
+    later calls do not search again until ``close()``).
     """
-    key = (BACKENDS[backend], threads)
+    engine = _engines.get((backend, threads))
+    if engine is not None:
+        return engine
+    return _make(backend, threads)
+
+
+def _make(backend: str, threads: int) -> Engine:
+    key = (backend, threads)
     with _lock:
         engine = _engines.get(key)
         if engine is not None:
             return engine
-        if key in _no_device:
-            raise NoDeviceError(_no_device[key])
+        if backend in _no_device:
+            raise NoDeviceError(_no_device[backend])
         try:
-            engine = Engine(*key)
+            engine = Engine(backend, threads)
         except NoDeviceError as e:
-            _no_device[key] = str(e)
+            _no_device[backend] = str(e)
             raise
+        if threads:
+            _others.append(key)
+            while len(_others) > MAX_OTHER_ENGINES:
+                _engines.pop(_others.pop(0), None)
         _engines[key] = engine
         return engine
 
 
-def clear_engines() -> None:
-    """Forgets every engine (freed once no call uses it) and every missing device."""
+def forget(engine: Engine) -> None:
+    """Drops ``engine`` from the cache (its device failed): the next call makes a new one."""
+    with _lock:
+        if _engines.get(engine.key) is engine:
+            del _engines[engine.key]
+            if engine.key in _others:
+                _others.remove(engine.key)
+
+
+def close() -> None:
+    """Forgets every engine (each is freed once no call uses it) and every missing device."""
     with _lock:
         _engines.clear()
+        _others.clear()
         _no_device.clear()
+
+
+def _after_fork_in_child() -> None:
+    # Only the forking thread exists in the child: a lock another thread held
+    # stays held, so make new ones; the parent's engines are never used here.
+    global _lock
+    _lock = threading.Lock()
+    for engine in _engines.values():
+        engine.leak()
+    _engines.clear()
+    _others.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @atexit.register
 def _at_exit() -> None:
     with _lock:
         for engine in _engines.values():
-            engine._leak()
+            engine.leak()

@@ -37,7 +37,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from . import _api
+from . import _checks
+from ._result import result as result_dict
 
 __all__ = ["DEFAULT_PIECE_SIZE", "ClusterError", "estimate"]
 
@@ -203,14 +204,14 @@ def estimate(
     a piece itself (e.g. ``pi.NoDeviceError`` for ``backend="gpu"`` on a
     worker without a GPU) is raised as is, after its retries.
     """
-    n = _api._u64(num_points, "num_points", minimum=1)
-    seed_ = _api._seed(seed)
-    first_ = _api._u64(first, "first")
-    backend_ = _api._backend(backend)
-    _api._range(first_, n, "num_points")
-    size = None if piece_size is None else _api._u64(piece_size, "piece_size", minimum=1)
-    engine_threads = None if threads is None else _api._threads(threads)
-    retries_ = _api._int(retries, "retries")
+    n = _checks.count(num_points, "num_points")
+    seed_ = _checks.seed(seed)
+    first_ = _checks.u64(first, "first")
+    backend_ = _checks.backend(backend)
+    _checks.stream_range(first_, n)
+    size = None if piece_size is None else _checks.count(piece_size, "piece_size")
+    engine_threads = None if threads is None else _checks.threads(threads)
+    retries_ = _checks.integer(retries, "retries")
     if retries_ < 0:
         raise ValueError(f"retries must be >= 0, got {retries_}")
     if not no_worker_timeout > 0:
@@ -374,23 +375,6 @@ def _collect(client: Any, submitter: _Submitter, run: _Run, tally: _Tally) -> No
         submitter.top_up()
 
 
-def _result(
-    hits: int, samples: int, seed: int, first: int, backend: str, device: str, seconds: float
-) -> dict[str, Any]:
-    pi_hat, std_error = _api._pi_and_error(hits, samples)
-    return {
-        "pi": pi_hat,
-        "std_error": std_error,
-        "hits": hits,
-        "samples": samples,
-        "seed": seed,
-        "first": first,
-        "backend": backend,
-        "device": device,
-        "seconds": seconds,
-    }
-
-
 def _estimate_on(client: Any, run: _Run) -> dict[str, Any]:
     """Runs ``run`` on ``client``'s cluster; the result dict of ``estimate``."""
     worker_threads = _wait_for_workers(client, run.no_worker_timeout)
@@ -406,7 +390,7 @@ def _estimate_on(client: Any, run: _Run) -> dict[str, Any]:
 
     count = len(tally.workers)
     devices = "; ".join(sorted(tally.devices))
-    result = _result(
+    return result_dict(
         tally.hits,
         run.n,
         run.seed,
@@ -414,11 +398,8 @@ def _estimate_on(client: Any, run: _Run) -> dict[str, Any]:
         "+".join(sorted(tally.backends)),
         f"dask: {count} worker{'s' if count != 1 else ''} ({devices})",
         seconds,
-    )
-    result.update(
         workers=count,
         pieces=math.ceil(run.n / piece_size),
         piece_size=piece_size,
         scheduler=client.scheduler.address,
     )
-    return result

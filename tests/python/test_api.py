@@ -32,6 +32,7 @@ def test_public_names() -> None:
         "estimate",
         "iter_estimates",
         "count_hits_batched",
+        "close",
         "NoDeviceError",
         "DeviceError",
         "__version__",

@@ -64,7 +64,7 @@ def test_memory_stays_flat(capsys: pytest.CaptureFixture) -> None:
             assert lib.pi_engine_new(lib.PI_BACKEND_CPU, 1, out) == lib.PI_OK
             lib.pi_engine_free(out[0])
 
-    engine = get_engine("cpu", 1)._raw
+    engine = get_engine("cpu", 1).raw
 
     def small_calls(n: int) -> None:
         for i in range(n):
@@ -92,9 +92,7 @@ def test_memory_stays_flat(capsys: pytest.CaptureFixture) -> None:
 def test_a_freed_engine_cannot_be_reached_from_python() -> None:
     # The API hands out no engine; the cache may drop one while a call runs,
     # and the call's own reference keeps it alive until it returns.
-    from pi import _engine
-
     engine = get_engine("cpu", 1)
-    _engine.clear_engines()
+    pi.close()
     assert engine.count_hits(42, 0, 1000) == 794
     assert pi.estimate(1000, seed=42, backend="cpu", threads=1)["hits"] == 794
