@@ -78,6 +78,10 @@ class Engine:
         target = int(samples * PIECE_SECONDS / seconds)
         self.piece = max(_MIN_PIECE, min(_MAX_PIECE, target, self.piece * 8))
 
+    def count_piece(self, seed: int, first: int, count: int, out: Any) -> int:
+        """One native call: hits into ``out[0]``; returns the status."""
+        return int(lib.pi_count_hits(self.raw, seed, first, count, out))
+
     def count_small(self, seed: int, first: int, count: int) -> int:
         """Hits of a run of at most ``piece`` samples: one native call."""
         # The engine's own result cell serves the thread that made it; other
@@ -110,7 +114,7 @@ class Engine:
         while count > 0:
             piece = min(count, engine.piece)
             start = time.perf_counter()
-            status = lib.pi_count_hits(engine.raw, seed, first, piece, out)
+            status = engine.count_piece(seed, first, piece, out)
             if status:
                 try:
                     check(status)

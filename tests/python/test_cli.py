@@ -1,4 +1,8 @@
-"""``python -m pi``: output, --json, exit codes (0 ok, 1 failure, 2 usage, 130 Ctrl-C), plot."""
+"""``python -m pi``: output, --json, exit codes (0 ok, 1 failure, 2 usage, 130 Ctrl-C), plot.
+
+The command line runs in-process (``pi.__main__.main``) except where a process is
+the subject: ``python -m pi`` itself, a hidden GPU (drivers are chosen at load) and Ctrl-C.
+"""
 
 from __future__ import annotations
 
@@ -10,107 +14,153 @@ import time
 
 import pytest
 
-from _helpers import DATA, NO_GPU_ENV, child_env, cli, run_python
+import pi
+from _helpers import DATA, NO_GPU_ENV, child_env, cli
+from pi.__main__ import COMMANDS, main
+
+
+def run_main(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
+    """``main(args)`` in this process: (exit code, stdout, stderr)."""
+    try:
+        code = main(list(args))
+    except SystemExit as e:  # --help, --version
+        code = int(e.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 def one_error_line(stderr: str) -> str:
     lines = [line for line in stderr.splitlines() if line.strip()]
     assert "Traceback" not in stderr, stderr
-    assert lines, "no error message"
-    return lines[-1]
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("python -m pi: error: "), stderr
+    return lines[0]
 
 
-def test_json() -> None:
+def test_python_dash_m_pi_runs() -> None:
     proc = cli("1e5", "--seed", "42", "--backend", "cpu", "--json")
     assert proc.returncode == 0, proc.stderr
-    result = json.loads(proc.stdout)
+    assert json.loads(proc.stdout)["hits"] == 78463
+
+
+def test_json(capsys) -> None:
+    code, out, err = run_main(capsys, "1e5", "--seed", "42", "--backend", "cpu", "--json")
+    assert code == 0, err
+    result = json.loads(out)
     assert result["hits"] == 78463 and result["samples"] == 100_000 and result["seed"] == 42
     assert result["backend"] == "cpu" and result["pi"] == 4 * 78463 / 100_000
-    assert set(result) == {
-        "pi",
-        "std_error",
-        "hits",
-        "samples",
-        "seed",
-        "first",
-        "backend",
-        "device",
-        "seconds",
-    }
+    assert list(result) == list(pi.estimate(1, seed=1))
 
 
-def test_text_output() -> None:
-    proc = cli("100000", "--seed", "0x2a", "--backend", "cpu", "--threads", "1")
-    assert proc.returncode == 0, proc.stderr
-    assert "pi ≈ 3.1385 ± 0.0052" in proc.stdout  # 4 * 78463 / 1e5
-    assert "hits 78463 of 100000 samples" in proc.stdout
-    assert "seed 42" in proc.stdout
-    assert "backend cpu" in proc.stdout
-    assert "samples/s" in proc.stdout
+def test_text_output(capsys) -> None:
+    code, out, err = run_main(
+        capsys, "100000", "--seed", "0x2a", "--backend", "cpu", "--threads", "1"
+    )
+    assert code == 0, err
+    assert "pi ≈ 3.1385 ± 0.0052" in out  # 4 * 78463 / 1e5
+    assert "hits 78463 of 100000 samples" in out
+    assert "seed 42" in out
+    assert "backend cpu" in out
+    assert "samples/s" in out
 
 
-def test_explicit_run_command_and_first() -> None:
-    proc = cli("run", "1000", "--seed", "42", "--first", "0", "--json")
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["hits"] == 794
+def test_explicit_run_command_and_first(capsys) -> None:
+    code, out, err = run_main(capsys, "run", "1000", "--seed", "42", "--first", "0", "--json")
+    assert code == 0, err
+    assert json.loads(out)["hits"] == 794
+    code, out, err = run_main(capsys, "1000", "--seed", "42", "--first", str(2**64 - 1000))
+    assert code == 0, err
+    assert "hits 796 of 1000" in out
 
 
 @pytest.mark.parametrize(("text", "samples"), [("2.5e3", 2500), ("1_000", 1000), ("1E3", 1000)])
-def test_counts_in_exponent_notation(text, samples) -> None:
-    proc = cli(text, "--seed", "1", "--json")
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["samples"] == samples
+def test_counts_in_exponent_notation(capsys, text, samples) -> None:
+    code, out, err = run_main(capsys, text, "--seed", "1", "--json")
+    assert code == 0, err
+    assert json.loads(out)["samples"] == samples
 
 
-def test_seed_is_fresh_and_reported() -> None:
-    a = json.loads(cli("1000", "--json").stdout)["seed"]
-    b = json.loads(cli("1000", "--json").stdout)["seed"]
-    assert a != b
+def test_seed_is_fresh_and_reported(capsys) -> None:
+    seeds = []
+    for _ in range(2):
+        code, out, _err = run_main(capsys, "1000", "--json")
+        assert code == 0
+        seeds.append(json.loads(out)["seed"])
+    assert seeds[0] != seeds[1]
 
 
 @pytest.mark.parametrize(
-    "args",
+    ("args", "named"),
     [
-        ["1.5e0"],
-        ["abc"],
-        ["0"],
-        ["-5"],
-        ["1e20"],
-        ["nan"],
-        ["inf"],
-        ["100", "--backend", "tpu"],
-        ["100", "--seed", "-1"],
-        ["100", "--seed", "1.5"],
-        ["100", "--threads", "x"],
-        ["100", "--threads", "-1"],
-        ["100", "--bogus"],
-        ["plot"],  # --out is required
+        (["1.5e0"], "argument N"),
+        (["abc"], "argument N"),
+        (["0"], "argument N"),
+        (["-5"], "argument N"),
+        (["1e20"], "argument N"),
+        (["nan"], "argument N"),
+        (["inf"], "argument N"),
+        (["1e-5"], "argument N"),
+        (["100", "--backend", "tpu"], "--backend"),
+        (["100", "--seed", "-1"], "--seed"),
+        (["100", "--seed", "1.5"], "--seed"),
+        (["100", "--seed", "9" * 5000], "--seed"),
+        (["100", "--seed", "0x" + "f" * 17], "--seed"),
+        (["100", "--first", "2**3"], "--first"),
+        (["--first", str(2**64 - 1)], "--first"),
+        (["100", "--threads", "x"], "--threads"),
+        (["100", "--threads", "-1"], "--threads"),
+        (["100", "--threads", "1025"], "--threads"),
+        (["100", "--bogus"], "--bogus"),
+        (["--bakend", "cpu", "1e6"], "--bakend"),
+        (["100", "200"], "'200'"),
+        (["plot"], "--out"),  # required
+        (["plot", "--out", "x.png", "--points", "1"], "--points"),
+        (["devices", "--all"], "--all"),
     ],
 )
-def test_bad_usage_exits_2(args) -> None:
-    proc = cli(*args)
-    assert proc.returncode == 2, (proc.stdout, proc.stderr)
-    assert "error" in one_error_line(proc.stderr)
+def test_bad_usage_exits_2_naming_the_argument(capsys, args, named) -> None:
+    code, out, err = run_main(capsys, *args)
+    assert code == 2, (out, err)
+    line = one_error_line(err)
+    assert named in line
+    assert len(line) < 300  # the text of a huge argument is cut short
 
 
-def test_help_and_version() -> None:
-    assert cli("--help").returncode == 0
-    assert "devices" in cli("--help").stdout
-    assert cli("run", "--help").returncode == 0
-    assert cli("--version").stdout.startswith("pi ")
+def test_an_unknown_option_is_named_with_a_suggestion(capsys) -> None:
+    code, _out, err = run_main(capsys, "--bakend", "cpu", "1e6")
+    assert code == 2
+    assert "unrecognized option '--bakend' (did you mean --backend?)" in one_error_line(err)
+
+
+@pytest.mark.parametrize("text", ["1e1000000", "1e9999999", "9e99999999999", "1" * 100_000])
+def test_huge_counts_are_refused_from_the_text_at_once(capsys, text) -> None:
+    start = time.perf_counter()
+    code, _out, err = run_main(capsys, text)
+    elapsed = time.perf_counter() - start
+    assert code == 2
+    assert "argument N: must be between 1 and 2**64 - 1" in one_error_line(err)
+    assert elapsed < 0.5, f"took {elapsed:.2f} s"
+
+
+def test_help_and_version(capsys) -> None:
+    code, out, _err = run_main(capsys, "--help")
+    assert code == 0 and all(name in out for name in COMMANDS)
+    code, out, _err = run_main(capsys, "run", "--help")
+    assert code == 0 and "--first" in out
+    code, out, _err = run_main(capsys, "--version")
+    assert code == 0 and out.startswith("pi ")
 
 
 def test_runtime_failure_exits_1() -> None:
     proc = cli("1000", "--backend", "gpu", env={**NO_GPU_ENV, "PI_BACKEND": ""})
     assert proc.returncode == 1, (proc.stdout, proc.stderr)
-    line = one_error_line(proc.stderr)
-    assert line.startswith("python -m pi: error:") and "GPU" in line
+    assert "GPU" in one_error_line(proc.stderr)
 
 
-def test_devices() -> None:
-    proc = cli("devices")
-    assert proc.returncode == 0, proc.stderr
-    lines = proc.stdout.splitlines()
+def test_devices(capsys) -> None:
+    code, out, err = run_main(capsys, "devices")
+    assert code == 0, err
+    lines = out.splitlines()
     assert lines[0].startswith("cpu: ")
     assert lines[1].startswith("gpu: ")
     assert lines[2].startswith("auto: ")
@@ -123,25 +173,20 @@ def test_devices_without_gpu() -> None:
     assert "auto: cpu" in proc.stdout
 
 
-def test_plot(tmp_path) -> None:
+def test_plot(capsys, tmp_path) -> None:
     pytest.importorskip("matplotlib")
     out = tmp_path / "pi.png"
-    proc = cli("plot", "--out", str(out), "1e5", "--seed", "3")
-    assert proc.returncode == 0, proc.stderr
+    code, stdout, err = run_main(capsys, "plot", "--out", str(out), "1e5", "--seed", "3")
+    assert code == 0, err
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "seed 3" in proc.stdout
+    assert "seed 3" in stdout
 
 
-def test_plot_without_matplotlib(tmp_path) -> None:
-    code = f"""
-import sys
-sys.modules["matplotlib"] = None  # makes `import matplotlib` fail
-from pi.__main__ import main
-sys.exit(main(["plot", "--out", {str(tmp_path / "x.png")!r}, "1000"]))
-"""
-    proc = run_python(code)
-    assert proc.returncode == 1
-    assert "pip install matplotlib" in one_error_line(proc.stderr)
+def test_plot_without_matplotlib(capsys, monkeypatch, tmp_path) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` fail
+    code, _out, err = run_main(capsys, "plot", "--out", str(tmp_path / "x.png"), "1000")
+    assert code == 1
+    assert "pip install matplotlib" in one_error_line(err)
     assert not (tmp_path / "x.png").exists()
 
 
