@@ -30,6 +30,7 @@ import contextlib
 import itertools
 import logging
 import math
+import numbers
 import os
 import time
 import uuid
@@ -114,16 +115,13 @@ def _worker_threads(client: Any) -> int:
 
 
 @contextlib.contextmanager
-def _local_client(n_workers: int | None) -> Iterator[tuple[Any, int]]:
-    """A ``LocalCluster`` of worker processes on this machine and a client to it.
+def _local_client(workers: int) -> Iterator[tuple[Any, int]]:
+    """A ``LocalCluster`` of ``workers`` worker processes on this machine and a client to it.
 
     Yields ``(client, threads)``: ``threads`` is the CPU threads each worker's
     engine should use, so that the workers together use every core once.
     """
     cores = os.cpu_count() or 1
-    workers = min(cores, 4) if n_workers is None else n_workers
-    if workers < 1:
-        raise ValueError(f"local_workers must be >= 1, got {workers}")
     cluster = _dd.LocalCluster(
         n_workers=workers,
         threads_per_worker=1,
@@ -204,36 +202,63 @@ def estimate(
     a piece itself (e.g. ``pi.NoDeviceError`` for ``backend="gpu"`` on a
     worker without a GPU) is raised as is, after its retries.
     """
-    n = _checks.count(num_points, "num_points")
-    seed_ = _checks.seed(seed)
-    first_ = _checks.u64(first, "first")
-    backend_ = _checks.backend(backend)
-    _checks.stream_range(first_, n)
-    size = None if piece_size is None else _checks.count(piece_size, "piece_size")
-    engine_threads = None if threads is None else _checks.threads(threads)
-    retries_ = _checks.integer(retries, "retries")
-    if retries_ < 0:
-        raise ValueError(f"retries must be >= 0, got {retries_}")
-    if not no_worker_timeout > 0:
-        raise ValueError(f"no_worker_timeout must be > 0, got {no_worker_timeout!r}")
-
-    run = _Run(
-        n=n,
-        seed=seed_,
-        first=first_,
-        backend=backend_,
-        piece_size=size,
-        threads=engine_threads or 0,
-        retries=retries_,
-        no_worker_timeout=no_worker_timeout,
-        on_progress=on_progress,
+    run = _checked_run(
+        num_points, seed, first, backend, piece_size, threads, retries, no_worker_timeout
     )
+    run.on_progress = on_progress
     if client is not None:
+        if local_workers is not None:
+            raise ValueError("local_workers is for a LocalCluster: give it without a client")
         return _estimate_on(client, run)
-    with _local_client(local_workers) as (local, share):
-        if engine_threads is None:
+    with _local_client(_local_workers(local_workers)) as (local, share):
+        if threads is None:
             run.threads = share
         return _estimate_on(local, run)
+
+
+def _checked_run(
+    num_points: Any,
+    seed: Any,
+    first: Any,
+    backend: Any,
+    piece_size: Any,
+    threads: Any,
+    retries: Any,
+    no_worker_timeout: Any,
+) -> _Run:
+    """The arguments of ``estimate`` checked (the rules of ``pi._checks``), as a ``_Run``."""
+    n = _checks.count(num_points, "num_points")
+    first_ = _checks.u64(first, "first")
+    _checks.stream_range(first_, n)
+    retries_ = _checks.integer(retries, "retries")
+    if retries_ < 0:
+        raise ValueError(f"retries must be >= 0, got {_checks.shown(retries_)}")
+    if isinstance(no_worker_timeout, bool) or not isinstance(no_worker_timeout, numbers.Real):
+        kind = type(no_worker_timeout).__name__
+        raise TypeError(f"no_worker_timeout must be a number of seconds, not {kind}")
+    if not 0 < no_worker_timeout < math.inf:
+        raise ValueError(f"no_worker_timeout must be > 0 and finite, got {no_worker_timeout!r}")
+    return _Run(
+        n=n,
+        seed=_checks.seed(seed),
+        first=first_,
+        backend=_checks.backend(backend),
+        piece_size=None if piece_size is None else _checks.count(piece_size, "piece_size"),
+        threads=_checks.threads(threads),
+        retries=retries_,
+        no_worker_timeout=float(no_worker_timeout),
+        on_progress=None,
+    )
+
+
+def _local_workers(local_workers: Any) -> int:
+    """Worker processes of the LocalCluster: ``None`` for one per core, at most 4."""
+    if local_workers is None:
+        return min(os.cpu_count() or 1, 4)
+    workers = _checks.integer(local_workers, "local_workers")
+    if workers < 1:
+        raise ValueError(f"local_workers must be >= 1, got {_checks.shown(workers)}")
+    return workers
 
 
 @dataclass

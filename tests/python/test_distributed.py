@@ -129,11 +129,28 @@ def test_progress_adds_up(client) -> None:
         ({"num_points": 10, "seed": -1}, ValueError, "seed"),
         ({"num_points": 10, "backend": "tpu"}, ValueError, "backend"),
         ({"num_points": 10, "first": 2**64 - 5}, ValueError, "end of the stream"),
+        ({"num_points": 10, "retries": -1}, ValueError, "retries"),
+        ({"num_points": 10, "retries": 1.0}, TypeError, "retries"),
+        ({"num_points": 10, "no_worker_timeout": 0}, ValueError, "no_worker_timeout"),
+        ({"num_points": 10, "no_worker_timeout": math.inf}, ValueError, "no_worker_timeout"),
+        ({"num_points": 10, "no_worker_timeout": "5"}, TypeError, "no_worker_timeout"),
+        ({"num_points": 10, "no_worker_timeout": True}, TypeError, "no_worker_timeout"),
+        ({"num_points": 10, "local_workers": 2}, ValueError, "local_workers"),
     ],
 )
 def test_bad_arguments(client, kwargs, error, words) -> None:
     with pytest.raises(error, match=words):
         pd.estimate(client=client, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("workers", "error"), [(0, ValueError), (-1, ValueError), (1.5, TypeError), (True, TypeError)]
+)
+def test_bad_local_workers_before_any_cluster(workers, error) -> None:
+    start = time.monotonic()
+    with pytest.raises(error, match="local_workers"):
+        pd.estimate(10, 1, local_workers=workers)
+    assert time.monotonic() - start < 1  # refused at once, no cluster started
 
 
 def test_gpu_backend_on_workers_like_here(client) -> None:
