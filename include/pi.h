@@ -15,9 +15,14 @@
  *
  * Memory: the caller allocates every array and string buffer. The only
  * allocation the library makes is the engine, released by pi_engine_free().
+ * An output array must be aligned for uint64_t: a misaligned pointer is
+ * refused up front by every call (an empty batched request accepts any).
  *
  * Threads: one engine may be used by several threads at the same time; it
- * must not be freed while another thread uses it.
+ * must not be freed while another thread uses it. After fork(), an engine
+ * made before it counts exactly in the child (its CPU threads are made
+ * anew there); a GPU device does not survive fork(): an AUTO engine counts
+ * on the CPU, a GPU engine returns PI_ERROR_DEVICE at once.
  */
 
 #ifndef PI_H
@@ -78,8 +83,10 @@ extern "C" {
 //
 // The environment variable `PI_BACKEND` (`auto`, `cpu`, `gpu`), when set,
 // replaces `backend`. Returns PI_OK; PI_ERROR_INVALID_ARGUMENT for a NULL
-// `engine_out`, an unknown backend or too many threads; PI_ERROR_NO_DEVICE when
-// `PI_BACKEND_GPU` finds no adapter. On failure `*engine_out` is untouched.
+// `engine_out`, an unknown backend, a bad `PI_BACKEND`, too many threads,
+// or threads the system would not start (a resource limit: the message
+// names `cpu_threads`); PI_ERROR_NO_DEVICE when `PI_BACKEND_GPU` finds no
+// adapter. On failure `*engine_out` is untouched.
 // Release the engine with `pi_engine_free`.
 //
 // # Safety
@@ -87,7 +94,10 @@ extern "C" {
 int32_t pi_engine_new(int32_t backend, uint32_t cpu_threads, pi_engine **engine_out);
 
 // Releases an engine made by `pi_engine_new`. NULL is a no-op. The engine
-// must not be in use by another thread, nor used again.
+// must not be in use by another thread, nor used again. Freeing it twice,
+// or using it after, is a caller error: most such calls are caught (a
+// second free does nothing, other calls return PI_ERROR_INVALID_ARGUMENT),
+// but not all (the memory may already hold a new engine).
 //
 // # Safety
 // `engine` is NULL or a live engine from `pi_engine_new`, freed only once.
@@ -115,9 +125,15 @@ size_t pi_engine_describe(const pi_engine *engine, char *buf, size_t buf_len);
 // 2^64`; `count = 0` gives 0 hits. Thread-safe: several threads may use one
 // engine at once.
 //
-// Returns PI_OK; PI_ERROR_INVALID_ARGUMENT (NULL engine or hits_out, range
-// past 2^64); PI_ERROR_DEVICE (a GPU engine's device failed; an AUTO engine
-// finishes on the CPU instead). On failure `*hits_out` is untouched.
+// `hits_out` follows the rule of every output array: NULL, or a pointer
+// not aligned for `uint64_t`, is refused (PI_ERROR_INVALID_ARGUMENT) before
+// any work, whatever the count; an aligned one is written only on success.
+//
+// Returns PI_OK; PI_ERROR_INVALID_ARGUMENT (NULL, freed or misaligned
+// argument, range past 2^64, CPU threads the system would not start);
+// PI_ERROR_DEVICE (a GPU engine's device failed, or was made before
+// fork(); an AUTO engine finishes on the CPU instead). On failure
+// `*hits_out` is untouched.
 //
 // # Safety
 // `engine` is NULL or a live engine; `hits_out` is NULL or writable.
@@ -130,10 +146,13 @@ int32_t pi_count_hits(pi_engine *engine,
 // Counts hits in `n_batches` consecutive batches: `hits_out[k]` gets the
 // hits of samples `first + k * batch_size .. first + (k + 1) * batch_size - 1`.
 // The caller allocates `hits_out` with room for `n_batches` values.
+// `n_batches = 0` is a valid empty request: nothing is written and
+// `hits_out` may be anything, NULL included. Otherwise `hits_out` follows
+// the rule of `pi_count_hits`: NULL or misaligned is refused up front.
 //
 // Returns as `pi_count_hits`; also PI_ERROR_INVALID_ARGUMENT when
-// `batch_size * n_batches` overflows, the range passes 2^64, or `n_batches`
-// values cannot fit in memory. On failure `hits_out` is untouched.
+// `first + batch_size * n_batches` passes 2^64, or `n_batches` values
+// cannot fit in memory. On failure `hits_out` is untouched.
 //
 // # Safety
 // `engine` is NULL or a live engine; `hits_out` is NULL or has room for

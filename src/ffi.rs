@@ -9,6 +9,7 @@ use crate::engine::{Backend, Engine, Error};
 use std::cell::RefCell;
 use std::ffi::{CStr, c_char};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Version of this ABI: changes whenever a signature or a meaning changes.
 pub const PI_ABI_VERSION: i32 = 1;
@@ -49,7 +50,67 @@ pub const PI_BACKEND_GPU: i32 = 2;
 /// reused by every call. Opaque; made by `pi_engine_new`, released by
 /// `pi_engine_free`.
 pub struct pi_engine {
+    /// [`LIVE`] from `pi_engine_new` until `pi_engine_free`: a cheap check
+    /// that turns most uses of a freed engine into PI_ERROR_INVALID_ARGUMENT.
+    magic: AtomicU64,
     engine: Engine,
+}
+
+/// The magic word of a live engine ("pi-engin").
+const LIVE: u64 = 0x7069_2d65_6e67_696e;
+/// The magic word `pi_engine_free` leaves before releasing the memory.
+const FREED: u64 = 0x6672_6565_6420_2020;
+
+/// The engine behind `engine`, if it is one from `pi_engine_new` not yet
+/// freed (as far as its magic word tells: a freed engine whose memory was
+/// given to a new engine cannot be told apart).
+///
+/// # Safety
+/// `engine` is NULL or points to memory that held a `pi_engine`.
+unsafe fn live<'a>(engine: *const pi_engine) -> Result<&'a Engine, Error> {
+    if engine.is_null() {
+        return Err(invalid("engine is NULL"));
+    }
+    if !engine.is_aligned() {
+        return Err(invalid("engine is not a pointer from pi_engine_new"));
+    }
+    // SAFETY: the caller guarantees the memory held a pi_engine; the magic
+    // word is read before anything else of it is trusted.
+    let e = unsafe { &*engine };
+    if e.magic.load(Ordering::Acquire) != LIVE {
+        return Err(invalid(
+            "engine is not a live engine from pi_engine_new (freed already?)",
+        ));
+    }
+    Ok(&e.engine)
+}
+
+/// The `len` values at `out` as a slice, by the one rule for output arrays:
+/// an empty one may be any pointer (NULL too); otherwise NULL and a pointer
+/// misaligned for `uint64_t` are refused, before any work is done.
+///
+/// # Safety
+/// When `len > 0`, `out` is NULL or has room for `len` values.
+unsafe fn out_slice<'a>(out: *mut u64, len: u64, name: &str) -> Result<&'a mut [u64], Error> {
+    if len == 0 {
+        return Ok(&mut []);
+    }
+    if out.is_null() {
+        return Err(invalid(format!("{name} is NULL")));
+    }
+    if !out.is_aligned() {
+        return Err(invalid(format!(
+            "{name} = {out:p} is not aligned for uint64_t ({} bytes)",
+            align_of::<u64>()
+        )));
+    }
+    let len = usize::try_from(len)
+        .ok()
+        .filter(|&n| n <= isize::MAX as usize / size_of::<u64>())
+        .ok_or_else(|| invalid(format!("n_batches = {len} values cannot fit in memory")))?;
+    // SAFETY: non-NULL, aligned, the size fits in isize, and the caller
+    // guarantees room for `len` values.
+    Ok(unsafe { std::slice::from_raw_parts_mut(out, len) })
 }
 
 thread_local! {
@@ -119,8 +180,10 @@ unsafe fn copy_out(s: &str, buf: *mut c_char, buf_len: usize) -> usize {
 ///
 /// The environment variable `PI_BACKEND` (`auto`, `cpu`, `gpu`), when set,
 /// replaces `backend`. Returns PI_OK; PI_ERROR_INVALID_ARGUMENT for a NULL
-/// `engine_out`, an unknown backend or too many threads; PI_ERROR_NO_DEVICE when
-/// `PI_BACKEND_GPU` finds no adapter. On failure `*engine_out` is untouched.
+/// `engine_out`, an unknown backend, a bad `PI_BACKEND`, too many threads,
+/// or threads the system would not start (a resource limit: the message
+/// names `cpu_threads`); PI_ERROR_NO_DEVICE when `PI_BACKEND_GPU` finds no
+/// adapter. On failure `*engine_out` is untouched.
 /// Release the engine with `pi_engine_free`.
 ///
 /// # Safety
@@ -142,6 +205,7 @@ pub unsafe extern "C" fn pi_engine_new(backend: i32, cpu_threads: u32, engine_ou
             }
         };
         let engine = Box::new(pi_engine {
+            magic: AtomicU64::new(LIVE),
             engine: Engine::new(backend, cpu_threads)?,
         });
         // SAFETY: checked non-NULL above; the caller guarantees it is writable.
@@ -151,7 +215,10 @@ pub unsafe extern "C" fn pi_engine_new(backend: i32, cpu_threads: u32, engine_ou
 }
 
 /// Releases an engine made by `pi_engine_new`. NULL is a no-op. The engine
-/// must not be in use by another thread, nor used again.
+/// must not be in use by another thread, nor used again. Freeing it twice,
+/// or using it after, is a caller error: most such calls are caught (a
+/// second free does nothing, other calls return PI_ERROR_INVALID_ARGUMENT),
+/// but not all (the memory may already hold a new engine).
 ///
 /// # Safety
 /// `engine` is NULL or a live engine from `pi_engine_new`, freed only once.
@@ -162,10 +229,15 @@ pub unsafe extern "C" fn pi_engine_free(engine: *mut pi_engine) {
     land(
         |_| (),
         || {
-            if !engine.is_null() {
-                // SAFETY: the caller passes a pointer from Box::into_raw, once.
-                drop(unsafe { Box::from_raw(engine) });
+            if engine.is_null() {
+                return Ok(());
             }
+            // SAFETY: the caller passes memory that held a pi_engine.
+            unsafe { live(engine) }?;
+            // SAFETY: live, so from Box::into_raw; the word is cleared first
+            // so that a second free finds it dead.
+            unsafe { (*engine).magic.store(FREED, Ordering::Release) };
+            drop(unsafe { Box::from_raw(engine) });
             Ok(())
         },
     )
@@ -182,9 +254,8 @@ pub unsafe extern "C" fn pi_engine_backend(engine: *const pi_engine) -> i32 {
     land(
         |_| -1,
         || {
-            // SAFETY: the caller guarantees NULL or a live engine.
-            let e = unsafe { engine.as_ref() }.ok_or_else(|| invalid("engine is NULL"))?;
-            Ok(match e.engine.backend() {
+            // SAFETY: the caller guarantees NULL or an engine from pi_engine_new.
+            Ok(match unsafe { live(engine) }?.backend() {
                 Backend::Gpu => PI_BACKEND_GPU,
                 _ => PI_BACKEND_CPU,
             })
@@ -204,8 +275,12 @@ pub unsafe extern "C" fn pi_engine_describe(engine: *const pi_engine, buf: *mut 
     land(
         |_| 0,
         || {
-            // SAFETY: the caller guarantees NULL or a live engine.
-            let text = unsafe { engine.as_ref() }.map_or_else(String::new, |e| e.engine.describe());
+            let text = if engine.is_null() {
+                String::new()
+            } else {
+                // SAFETY: the caller guarantees an engine from pi_engine_new.
+                unsafe { live(engine) }?.describe()
+            };
             // SAFETY: the caller guarantees `buf_len` writable bytes at `buf`.
             Ok(unsafe { copy_out(&text, buf, buf_len) })
         },
@@ -217,9 +292,15 @@ pub unsafe extern "C" fn pi_engine_describe(engine: *const pi_engine, buf: *mut 
 /// 2^64`; `count = 0` gives 0 hits. Thread-safe: several threads may use one
 /// engine at once.
 ///
-/// Returns PI_OK; PI_ERROR_INVALID_ARGUMENT (NULL engine or hits_out, range
-/// past 2^64); PI_ERROR_DEVICE (a GPU engine's device failed; an AUTO engine
-/// finishes on the CPU instead). On failure `*hits_out` is untouched.
+/// `hits_out` follows the rule of every output array: NULL, or a pointer
+/// not aligned for `uint64_t`, is refused (PI_ERROR_INVALID_ARGUMENT) before
+/// any work, whatever the count; an aligned one is written only on success.
+///
+/// Returns PI_OK; PI_ERROR_INVALID_ARGUMENT (NULL, freed or misaligned
+/// argument, range past 2^64, CPU threads the system would not start);
+/// PI_ERROR_DEVICE (a GPU engine's device failed, or was made before
+/// fork(); an AUTO engine finishes on the CPU instead). On failure
+/// `*hits_out` is untouched.
 ///
 /// # Safety
 /// `engine` is NULL or a live engine; `hits_out` is NULL or writable.
@@ -232,14 +313,11 @@ pub unsafe extern "C" fn pi_count_hits(
     hits_out: *mut u64,
 ) -> i32 {
     guard(|| {
-        // SAFETY: the caller guarantees NULL or a live engine.
-        let e = unsafe { engine.as_ref() }.ok_or_else(|| invalid("engine is NULL"))?;
-        if hits_out.is_null() {
-            return Err(invalid("hits_out is NULL"));
-        }
-        let hits = e.engine.count_hits(seed, first, count)?;
-        // SAFETY: checked non-NULL; the caller guarantees it is writable.
-        unsafe { *hits_out = hits };
+        // SAFETY: the caller guarantees NULL or an engine from pi_engine_new.
+        let e = unsafe { live(engine) }?;
+        // SAFETY: the caller guarantees NULL or room for one value.
+        let out = unsafe { out_slice(hits_out, 1, "hits_out") }?;
+        out[0] = e.count_hits(seed, first, count)?;
         Ok(())
     })
 }
@@ -247,10 +325,13 @@ pub unsafe extern "C" fn pi_count_hits(
 /// Counts hits in `n_batches` consecutive batches: `hits_out[k]` gets the
 /// hits of samples `first + k * batch_size .. first + (k + 1) * batch_size - 1`.
 /// The caller allocates `hits_out` with room for `n_batches` values.
+/// `n_batches = 0` is a valid empty request: nothing is written and
+/// `hits_out` may be anything, NULL included. Otherwise `hits_out` follows
+/// the rule of `pi_count_hits`: NULL or misaligned is refused up front.
 ///
 /// Returns as `pi_count_hits`; also PI_ERROR_INVALID_ARGUMENT when
-/// `batch_size * n_batches` overflows, the range passes 2^64, or `n_batches`
-/// values cannot fit in memory. On failure `hits_out` is untouched.
+/// `first + batch_size * n_batches` passes 2^64, or `n_batches` values
+/// cannot fit in memory. On failure `hits_out` is untouched.
 ///
 /// # Safety
 /// `engine` is NULL or a live engine; `hits_out` is NULL or has room for
@@ -265,22 +346,11 @@ pub unsafe extern "C" fn pi_count_hits_batched(
     hits_out: *mut u64,
 ) -> i32 {
     guard(|| {
-        // SAFETY: the caller guarantees NULL or a live engine.
-        let e = unsafe { engine.as_ref() }.ok_or_else(|| invalid("engine is NULL"))?;
-        if hits_out.is_null() {
-            return Err(invalid("hits_out is NULL"));
-        }
-        let len = usize::try_from(n_batches)
-            .ok()
-            .filter(|&n| n <= isize::MAX as usize / size_of::<u64>())
-            .ok_or_else(|| invalid(format!("n_batches = {n_batches} values cannot fit in memory")))?;
-        if !hits_out.is_aligned() {
-            return Err(invalid("hits_out is not aligned for uint64_t"));
-        }
-        // SAFETY: non-NULL, aligned, and the caller guarantees room for
-        // `n_batches` values, whose size fits in isize (checked above).
-        let out = unsafe { std::slice::from_raw_parts_mut(hits_out, len) };
-        e.engine.count_hits_batched(seed, first, batch_size, out)
+        // SAFETY: the caller guarantees NULL or an engine from pi_engine_new.
+        let e = unsafe { live(engine) }?;
+        // SAFETY: the caller guarantees NULL or room for n_batches values.
+        let out = unsafe { out_slice(hits_out, n_batches, "hits_out") }?;
+        e.count_hits_batched(seed, first, batch_size, out)
     })
 }
 

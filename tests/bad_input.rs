@@ -50,8 +50,12 @@ int main(void) {
     char buf[64], msg[512];
     long long got;
     int i;
+    uint64_t *const misaligned = (uint64_t *)(void *)((char *)out + 1);
+    pi_engine *freed = NULL;
     if (pi_engine_new(PI_BACKEND_CPU, 1, &engine) != PI_OK) return 2;
-    (void)e2; (void)buf;
+    if (pi_engine_new(PI_BACKEND_CPU, 1, &freed) != PI_OK) return 2;
+    pi_engine_free(freed);
+    (void)e2; (void)buf; (void)misaligned;
 "#,
     );
     for (k, row) in rows.iter().enumerate() {

@@ -242,6 +242,66 @@ fn child_forced_not_utf8() {
     }
 }
 
+/// CPU threads the system will not start (here: an address-space limit too
+/// small for their stacks) are a clear PI_ERROR_INVALID_ARGUMENT naming
+/// `cpu_threads`, not an internal error; fewer threads then work.
+#[cfg(target_os = "linux")]
+#[test]
+fn threads_the_system_refuses_name_cpu_threads() {
+    in_child("child_thread_limit", &HIDDEN_GPU, &[]);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+#[ignore = "run by threads_the_system_refuses_name_cpu_threads"]
+fn child_thread_limit() {
+    assert_child("child_thread_limit");
+    #[repr(C)]
+    struct Rlimit {
+        cur: u64,
+        max: u64,
+    }
+    const RLIMIT_AS: i32 = 9;
+    unsafe extern "C" {
+        fn getrlimit(resource: i32, limit: *mut Rlimit) -> i32;
+        fn setrlimit(resource: i32, limit: *const Rlimit) -> i32;
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let vm_kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmSize:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmSize in /proc/self/status");
+    let mut old = Rlimit { cur: 0, max: 0 };
+    // SAFETY: valid pointers to rlimit structs.
+    unsafe {
+        assert_eq!(getrlimit(RLIMIT_AS, &mut old), 0);
+        // Room for a few thread stacks (2 MiB each), not for 512.
+        let tight = Rlimit {
+            cur: (vm_kib + 48 * 1024) * 1024,
+            max: old.max,
+        };
+        assert_eq!(setrlimit(RLIMIT_AS, &tight), 0);
+    }
+    let mut e = std::ptr::null_mut();
+    // SAFETY: a valid out-pointer.
+    let status = unsafe { ffi::pi_engine_new(ffi::PI_BACKEND_CPU, 512, &mut e) };
+    let mut buf = [0 as std::ffi::c_char; 512];
+    // SAFETY: buf has 512 bytes.
+    unsafe { ffi::pi_last_error_message(buf.as_mut_ptr(), buf.len()) };
+    // SAFETY: NUL-terminated within buf.
+    let msg = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }
+        .to_string_lossy()
+        .into_owned();
+    // SAFETY: restores the soft limit this test lowered.
+    unsafe { assert_eq!(setrlimit(RLIMIT_AS, &old), 0) };
+    assert_eq!(status, ffi::PI_ERROR_INVALID_ARGUMENT, "{msg}");
+    assert!(e.is_null());
+    assert!(msg.contains("cpu_threads = 512") && !msg.contains("internal"), "{msg}");
+    let small = Engine::new(Backend::Cpu, 2).expect("two threads start");
+    assert_eq!(small.count_hits(42, 0, 1000), Ok(794));
+}
+
 /// An `Auto` engine holding a GPU device (lavapipe will do), used in a
 /// child forked after it counted: the child counts on the CPU, exactly, at
 /// once, and says why. Runs in its own process (only the test thread).

@@ -159,3 +159,68 @@ proptest! {
         );
     }
 }
+
+/// One rule for output pointers, decided before any work: a misaligned
+/// `uint64_t *` is refused by both calls at every size, leaving the memory
+/// as it was; an empty batched request takes any pointer, NULL included.
+#[test]
+fn one_rule_for_output_pointers() {
+    let e = Engine::new(PI_BACKEND_CPU, 2);
+    let mut raw = [0xABu8; 8 * 5];
+    let misaligned = raw[1..].as_mut_ptr().cast::<u64>();
+    assert!(!misaligned.is_aligned());
+    for count in [0u64, 10, 1 << 20] {
+        // SAFETY: a live engine; the pointer has room for one value.
+        let status = unsafe { pi_count_hits(e.0, 1, 0, count, misaligned) };
+        assert_eq!(status, PI_ERROR_INVALID_ARGUMENT, "count {count}");
+        assert!(last_error().contains("hits_out") && last_error().contains("aligned"));
+    }
+    for (batch, n) in [(10u64, 4u64), (10_000_000, 2), (1, 1)] {
+        // SAFETY: room for 4 values after the first byte.
+        let status = unsafe { pi_count_hits_batched(e.0, 1, 0, batch, n, misaligned) };
+        assert_eq!(status, PI_ERROR_INVALID_ARGUMENT, "batch {batch} x {n}");
+        assert!(last_error().contains("hits_out"), "{}", last_error());
+    }
+    assert!(
+        raw.iter().all(|&b| b == 0xAB),
+        "nothing written through a refused pointer"
+    );
+    for out in [ptr::null_mut(), misaligned] {
+        for first in [0, u64::MAX] {
+            // SAFETY: zero batches: nothing is written.
+            let status = unsafe { pi_count_hits_batched(e.0, 1, first, 10, 0, out) };
+            assert_eq!(status, PI_OK, "an empty request is valid ({})", last_error());
+        }
+    }
+    assert!(raw.iter().all(|&b| b == 0xAB));
+    // Aligned pointers of both calls are written on success.
+    let mut out = [u64::MAX; 3];
+    // SAFETY: room for 3 values.
+    assert_eq!(
+        unsafe { pi_count_hits_batched(e.0, 42, 0, 1000, 3, out.as_mut_ptr()) },
+        PI_OK
+    );
+    assert_eq!(out[0], 794);
+    assert_eq!(Ok(out.iter().sum::<u64>()), e.hits(42, 0, 3000));
+}
+
+/// Freeing an engine twice, or using a freed one, is caught in the usual
+/// case: a no-op and PI_ERROR_INVALID_ARGUMENT instead of a crash.
+/// (Undefined in general: the memory may already hold a new engine.)
+#[test]
+fn a_freed_engine_is_refused() {
+    let mut e = ptr::null_mut();
+    // SAFETY: a valid out-pointer.
+    assert_eq!(unsafe { pi_engine_new(PI_BACKEND_CPU, 1, &mut e) }, PI_OK);
+    // SAFETY: freed once here; the later calls are the misuse under test,
+    // made before anything else can reuse the memory.
+    unsafe {
+        pi_engine_free(e);
+        pi_engine_free(e);
+        let mut hits = 7u64;
+        assert_eq!(pi_count_hits(e, 1, 0, 10, &mut hits), PI_ERROR_INVALID_ARGUMENT);
+        assert_eq!(hits, 7);
+        assert!(last_error().contains("freed"), "{}", last_error());
+        assert_eq!(pi_engine_backend(e), -1);
+    }
+}
