@@ -40,6 +40,7 @@ whole sweep, log-log, with the spread as a band and the CPU bound as a line.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -309,16 +310,30 @@ def core_count() -> int:
 # --- the limits ----------------------------------------------------------------------------
 
 
+def _cpuinfo(field: str) -> list[str]:
+    """The values of ``field`` in ``/proc/cpuinfo`` (none where there is no such file)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            return re.findall(rf"^{field}\s*:\s*(.*?)\s*$", f.read(), re.M)
+    except OSError:
+        return []
+
+
+def cpu_model() -> str:
+    """The processor's name (``model name`` of ``/proc/cpuinfo``), or the platform's."""
+    names = _cpuinfo("model name")
+    return names[0] if names else (platform.processor() or "unknown processor")
+
+
 def cpu_clock(given: float | None) -> tuple[float | None, str]:
     """The clock (GHz) of the CPU bound and where it comes from: ``given``, or the
     largest ``cpu MHz`` of ``/proc/cpuinfo``; ``None`` when neither is known."""
     if given is not None:
         return given, "--cpu-ghz"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            mhz = [float(m) for m in re.findall(r"^cpu MHz\s*:\s*([0-9.]+)", f.read(), re.M)]
-    except OSError:
-        mhz = []
+    mhz = []
+    for text in _cpuinfo("cpu MHz"):
+        with contextlib.suppress(ValueError):
+            mhz.append(float(text))
     if not mhz or max(mhz) <= 0:
         return None, "no clock in /proc/cpuinfo (give --cpu-ghz)"
     return max(mhz) / 1000, "/proc/cpuinfo (a VM reports the nominal clock)"
@@ -546,6 +561,7 @@ class Machine:
             "python": platform.python_version(),
             "numpy": getattr(self.np, "__version__", None),
             "machine": platform.machine(),
+            "cpu_model": cpu_model(),
             "platform": platform.platform(),
             "cores": self.cores,
             "cpu_device": self.cpu_device,
@@ -669,7 +685,7 @@ def format_table(results: dict[str, Any]) -> str:
         f"pi {meta['pi_version']} bench: best of {settings['repeat']} (small calls: of "
         f"{max(settings['repeat'], SMALL_REPEAT)}), Python {meta['python']}, "
         f"{meta['cores']} cores, load {meta['load_before']} -> {meta['load_after']}",
-        f"cpu: {meta['cpu_device']}",
+        f"cpu: {meta['cpu_device']} ({meta['cpu_model']}, {meta['machine']})",
         f"gpu: {meta['gpu_device'] or 'none'}",
         "",
         fmt(header),

@@ -69,6 +69,8 @@ def test_quick_json_and_plot(tmp_path: Path) -> None:
     cores = meta["cores"]
     assert cores >= 1
     assert meta["gpu_min_samples"] == lib.PI_GPU_MIN_SAMPLES
+    assert meta["cpu_model"] and meta["cpu_model"] in proc.stdout  # the machine is recorded
+    assert meta["load_before"] is None or f"load {meta['load_before']}" in proc.stdout
 
     expected = {"python", "cpu-1", f"cpu-{min(cores, 8)}"} | SMALL_ROWS
     if HAS_NUMPY:
