@@ -122,12 +122,36 @@ class Point:
     calls: int  # calls per timed repeat
     repeats: int
     hits: int | None = None
+    # CPU seconds the process used per call (all its threads), least across the repeats,
+    # and samples per CPU-second: on a machine shared with other work the wall-clock rate
+    # drops, this one much less (None when the clock did not tick).
+    cpu_seconds: float | None = None
+    cpu_rate: float | None = None
 
     @classmethod
-    def of(cls, n: int, times: list[float], calls: int, hits: int | None = None) -> Point:
+    def of(
+        cls,
+        n: int,
+        times: list[float],
+        calls: int,
+        hits: int | None = None,
+        cpu_times: list[float] | None = None,
+    ) -> Point:
         best, worst = min(times), max(times)
-        median = statistics.median(times)
-        return cls(n, best, median, worst, worst / best - 1, n / best, calls, len(times), hits)
+        cpu = min(cpu_times) if cpu_times else None
+        return cls(
+            n=n,
+            seconds=best,
+            median=statistics.median(times),
+            worst=worst,
+            spread=worst / best - 1,
+            rate=n / best,
+            calls=calls,
+            repeats=len(times),
+            hits=hits,
+            cpu_seconds=cpu,
+            cpu_rate=n / cpu if cpu else None,
+        )
 
 
 @dataclass
@@ -158,12 +182,13 @@ class Series:
 
 def time_calls(
     loop: Callable[[int], Any], repeat: int, target: float
-) -> tuple[list[float], int, Any]:
+) -> tuple[list[float], list[float], int, Any]:
     """Times ``loop(k)``, which makes ``k`` calls and returns the last result.
 
     One warm-up call, then (when it was short) a timed call to choose how many
     calls make one repeat of about ``target`` seconds, then ``repeat`` timed
-    repeats. Returns (seconds per call of each repeat, calls per repeat, last result).
+    repeats. Returns (seconds per call of each repeat, CPU seconds of the
+    process per call of each repeat, calls per repeat, last result).
     """
     clock = time.perf_counter
     start = clock()
@@ -174,12 +199,13 @@ def time_calls(
         result = loop(1)
         once = clock() - start
     number = max(1, min(10**7, int(target / max(once, 1e-8))))
-    times = []
+    times, cpu_times = [], []
     for _ in range(max(1, repeat)):
-        start = clock()
+        cpu_start, start = time.process_time(), clock()
         result = loop(number)
         times.append((clock() - start) / number)
-    return times, number, result
+        cpu_times.append((time.process_time() - cpu_start) / number)
+    return times, cpu_times, number, result
 
 
 def measure(fn: Callable[[], Any], n: int, repeat: int, target: float) -> Point:
@@ -191,8 +217,8 @@ def measure(fn: Callable[[], Any], n: int, repeat: int, target: float) -> Point:
             result = fn()
         return result
 
-    times, calls, result = time_calls(loop, repeat, target)
-    return Point.of(n, times, calls, result if isinstance(result, int) else None)
+    times, cpu_times, calls, result = time_calls(loop, repeat, target)
+    return Point.of(n, times, calls, result if isinstance(result, int) else None, cpu_times)
 
 
 def grid(max_n: int, mantissas: tuple[int, ...], start: int = 100) -> list[int]:
@@ -447,11 +473,14 @@ def make_row(
         "spread": point.spread,
         "repeats": point.repeats,
         "rate": point.rate,
+        "cpu_seconds": point.cpu_seconds,
+        "cpu_rate": point.cpu_rate,
         "calls": point.calls,
         "ratio_numpy": point.rate / numpy.rate if numpy else None,
         "limit": limit.name if limit else None,
         "limit_rate": limit.rate if limit else None,
         "ratio_limit": point.rate / limit.rate if limit else None,
+        "cpu_ratio_core": None,  # CPU rows: cpu_rate against one core's bound
     }
 
 
@@ -473,7 +502,10 @@ def sweep_rows(
             limit = vs_numpy if s.kind == "python" else None
         if limit is not None and limit.name != "NumPy":
             limits[limit.name] = limit.basis
-        rows.append(make_row(s.name, s.label, s.kind, s.threads, p, vs_numpy, limit))
+        row = make_row(s.name, s.label, s.kind, s.threads, p, vs_numpy, limit)
+        core = cpu_bound(1, 1, machine.kernel, machine.ghz) if s.kind == "cpu" else None
+        row["cpu_ratio_core"] = p.cpu_rate / core.rate if core and p.cpu_rate else None
+        rows.append(row)
     return rows, limits
 
 
@@ -504,6 +536,12 @@ def summary_notes(rows: list[dict[str, Any]], kernel: str | None) -> list[str]:
         notes.append(
             f"cpu, 1 thread at {cycles} cycles per sample implies a clock of {implied:.2f} GHz"
         )
+    for threads, row in sorted(cpu.items()):
+        if row["cpu_ratio_core"] is not None:
+            notes.append(
+                f"cpu, {threads} thread{'s' if threads > 1 else ''}: {row['cpu_rate']:.3g} "
+                f"samples per CPU-second, {row['cpu_ratio_core']:.2f}x one core's {row['limit']}"
+            )
     small = [r for r in rows if r["kind"] == "small" and r["name"].startswith("small-")]
     if small and all(r["ratio_numpy"] is not None for r in small):
         parts = ", ".join(f"{1 / r['ratio_numpy']:.2f}x at n = {format_n(r['n'])}" for r in small)
@@ -660,7 +698,7 @@ def format_ratio(ratio: float | None) -> str:
 
 def format_table(results: dict[str, Any]) -> str:
     meta = results["meta"]
-    header = ("what", "n", "time/call", "spread", "samples/s", "vs NumPy", "vs limit")
+    header = ("what", "n", "time/call", "spread", "samples/s", "per CPU-s", "vs NumPy", "vs limit")
     lines = [
         (
             r["label"],
@@ -668,6 +706,7 @@ def format_table(results: dict[str, Any]) -> str:
             format_seconds(r["seconds"]),
             f"{100 * r['spread']:.1f}%",
             f"{r['rate']:.3g}",
+            "-" if r["cpu_rate"] is None else f"{r['cpu_rate']:.3g}",
             format_ratio(r["ratio_numpy"]),
             "-" if r["limit"] is None else f"{format_ratio(r['ratio_limit'])} {r['limit']}",
         )
@@ -692,7 +731,8 @@ def format_table(results: dict[str, Any]) -> str:
         fmt(tuple("-" * w for w in widths)),
         *(fmt(line) for line in lines),
         "",
-        "spread: worst / best time of one call across the repeats, minus 1",
+        "spread: worst / best time of one call across the repeats, minus 1; per CPU-s: samples "
+        "per CPU-second the process used (all its threads), which a shared machine lowers less",
         *(f"limit: {name}: {basis}" for name, basis in results["limits"].items()),
     ]
     if meta["cpu_ghz"] is not None:

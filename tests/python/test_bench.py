@@ -44,6 +44,10 @@ def check_row(row: dict[str, Any]) -> None:
     assert math.isclose(row["spread"], row["worst"] / row["seconds"] - 1, abs_tol=1e-12), row
     assert row["spread"] >= 0
     assert math.isclose(row["rate"], row["n"] / row["seconds"]), row
+    if row["cpu_seconds"] is None:
+        assert row["cpu_rate"] is None
+    else:
+        assert math.isclose(row["cpu_rate"], row["n"] / row["cpu_seconds"]), row
     if row["limit"] is None:
         assert row["limit_rate"] is None and row["ratio_limit"] is None, row
     else:
@@ -97,9 +101,12 @@ def test_quick_json_and_plot(tmp_path: Path) -> None:
         cycles = _bench.CYCLES_PER_SAMPLE[meta["cpu_kernel"]]
         for row in rows.values():
             if row["kind"] == "cpu":
-                bound = min(row["threads"], cores) * meta["cpu_ghz"] * 1e9 / cycles
+                core = meta["cpu_ghz"] * 1e9 / cycles
                 assert row["limit"] == f"{meta['cpu_kernel']} bound"
-                assert math.isclose(row["limit_rate"], bound)
+                assert math.isclose(row["limit_rate"], min(row["threads"], cores) * core)
+                # per CPU-second against one core (the process's CPU clock always ticks here)
+                assert math.isclose(row["cpu_ratio_core"], row["cpu_rate"] / core)
+                assert f"{row['cpu_ratio_core']:.2f}x one core's" in proc.stdout
         assert any("implies a clock of" in note for note in results["notes"])
     else:
         assert all(row["limit"] is None for row in rows.values() if row["kind"] == "cpu")
@@ -209,10 +216,12 @@ def test_bad_options(args: list[str], words: str) -> None:
 
 
 def test_point_spread() -> None:
-    p = _bench.Point.of(1000, [2e-6, 1e-6, 4e-6], calls=10, hits=7)
+    p = _bench.Point.of(1000, [2e-6, 1e-6, 4e-6], calls=10, hits=7, cpu_times=[3e-6, 2e-6, 5e-6])
     assert (p.seconds, p.median, p.worst) == (1e-6, 2e-6, 4e-6)
     assert p.spread == pytest.approx(3.0) and p.rate == pytest.approx(1e9)
     assert p.repeats == 3 and p.hits == 7
+    assert p.cpu_seconds == 2e-6 and p.cpu_rate == pytest.approx(5e8)
+    assert _bench.Point.of(1000, [1e-6], calls=1, cpu_times=[0.0]).cpu_rate is None
 
 
 def test_format_n() -> None:
