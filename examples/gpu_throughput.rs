@@ -15,18 +15,7 @@ use pi::gpu::{GpuBackend, GpuOptions};
 use pi::stream;
 
 fn reference(seed: u64, first: u64, count: u64) -> u64 {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
-    let share = count.div_ceil(threads);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let a = (t * share).min(count);
-                let n = share.min(count - a);
-                s.spawn(move || stream::count_hits(seed, first + a, n).expect("valid run"))
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().expect("reference thread")).sum()
-    })
+    stream::count_hits_threaded(seed, first, count).expect("valid run")
 }
 
 fn parse_count(s: &str) -> u64 {

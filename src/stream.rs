@@ -270,6 +270,29 @@ pub fn count_hits(seed: u64, first: u64, count: u64) -> Option<u64> {
     Some(b.edge_hits(seed) + block_range_hits(key_of(seed), b.first_block, b.n_blocks))
 }
 
+/// [`count_hits`] split over scoped threads, one per core, for checking
+/// the fast backends on runs too large for one thread of plain code (tests
+/// and examples). Returns `None` when the run goes past sample `2^64 - 1`.
+pub fn count_hits_threaded(seed: u64, first: u64, count: u64) -> Option<u64> {
+    const PIECE: u64 = 1 << 20;
+    let run = Run::new(first, count).ok()?;
+    if count <= PIECE {
+        return count_hits(seed, first, count);
+    }
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()) as u64;
+    let share = count.div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let a = (t * share).min(count);
+                let n = share.min(count - a);
+                s.spawn(move || count_hits(seed, run.first() + a, n))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().ok().flatten()).sum()
+    })
+}
+
 /// Philox4x32-10 as a `rand_core` generator, seekable to any sample.
 ///
 /// `seed_from_u64(s)` uses the seed exactly as the rest of the library does

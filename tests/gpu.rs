@@ -37,25 +37,9 @@ fn gpu_hits(gpu: &GpuBackend, seed: u64, first: u64, count: u64) -> Result<u64, 
     gpu.count_hits(seed, stream::Run::new(first, count).expect("a run inside the stream"))
 }
 
-/// The reference count, split over threads for the larger runs (the tests
-/// run unoptimized).
+/// The reference count (split over threads: the tests run unoptimized).
 fn reference(seed: u64, first: u64, count: u64) -> u64 {
-    const PIECE: u64 = 1 << 20;
-    if count <= PIECE {
-        return stream::count_hits(seed, first, count).expect("valid run");
-    }
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()) as u64;
-    let share = count.div_ceil(threads);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let a = (t * share).min(count);
-                let n = share.min(count - a);
-                s.spawn(move || stream::count_hits(seed, first + a, n).expect("valid run"))
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().expect("reference thread")).sum()
-    })
+    stream::count_hits_threaded(seed, first, count).expect("valid run")
 }
 
 const SEEDS: [u64; 4] = [0, 1, u64::MAX, 0x0123_4567_89ab_cdef];

@@ -208,3 +208,15 @@ fn runs_and_batches_apply_the_one_range_rule() {
     assert_eq!(b.run(1), Run::new(u64::MAX - 4, 5).unwrap());
     assert_eq!(b.run(1).blocks(), stream::Blocks::of(u64::MAX - 4, 5));
 }
+
+#[test]
+fn the_threaded_reference_is_the_reference() {
+    for (first, count) in [(0u64, 5u64), (3, (1 << 20) + 7), (u64::MAX - 3_000_000, 3_000_001)] {
+        assert_eq!(
+            stream::count_hits_threaded(11, first, count),
+            stream::count_hits(11, first, count),
+            "{first} {count}"
+        );
+    }
+    assert_eq!(stream::count_hits_threaded(11, u64::MAX, 2), None);
+}

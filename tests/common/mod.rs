@@ -4,45 +4,38 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 
 /// The repository root.
 pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The folder holding a freshly built `libpi.so` of this test's profile.
-///
-/// `cargo test` links integration tests to the rlib and does not rebuild the
-/// cdylib, so this runs `cargo build --lib` (once per test binary; a no-op
-/// when it is current) before any program is linked to it.
+/// The folder holding the `libpi.so` of this test's build: `cargo test`
+/// compiles the library once with all its crate types (cdylib included)
+/// into the `deps` folder beside the test binary, before the test binaries
+/// themselves. Linking to that one saves a second build of the library with
+/// another feature set (dev-dependencies change it).
 pub fn lib_dir() -> PathBuf {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let exe = std::env::current_exe().expect("test binary path");
-        let dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target profile folder")
-            .to_path_buf();
-        let mut cargo = Command::new(env!("CARGO"));
-        cargo
-            .args(["build", "--lib", "--quiet", "--manifest-path"])
-            .arg(root().join("Cargo.toml"));
-        if dir.file_name().is_some_and(|n| n == "release") {
-            cargo.arg("--release");
-        }
-        let status = cargo.status().expect("run cargo build --lib");
-        assert!(status.success(), "cargo build --lib failed");
-        let lib = dir.join(format!(
-            "{}pi{}",
-            std::env::consts::DLL_PREFIX,
-            std::env::consts::DLL_SUFFIX
-        ));
-        assert!(lib.exists(), "{} was not built", lib.display());
-        dir
-    })
-    .clone()
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe.parent().expect("the test binary's folder").to_path_buf();
+    let lib = dir.join(format!(
+        "{}pi{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    ));
+    assert!(lib.exists(), "{} was not built with this test", lib.display());
+    dir
+}
+
+/// A folder for programs built by the tests, beside the library's.
+pub fn work_dir(name: &str) -> PathBuf {
+    let dir = lib_dir()
+        .parent()
+        .expect("target profile folder")
+        .join("consumers")
+        .join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
 /// Skips the calling test visibly, or, under `PI_REQUIRE_ALL=1` (as in
@@ -83,8 +76,7 @@ pub fn run(cmd: &mut Command) -> String {
 /// and `flags` into a program linked to libpi, in its own folder.
 pub fn build(compiler: &str, flags: &[&str], sources: &[&str], name: &str) -> PathBuf {
     let lib = lib_dir();
-    let out_dir = lib.join("consumers").join(name);
-    std::fs::create_dir_all(&out_dir).unwrap();
+    let out_dir = work_dir(name);
     let exe = out_dir.join(name);
     let mut cmd = Command::new(compiler);
     cmd.current_dir(&out_dir).args(flags);

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 SOURCE_TREE = Path(__file__).resolve().parents[2] / "python"
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parent.parent / "data"  # tests/data, shared with the Rust tests
 
 #: Environment that hides every GPU adapter from wgpu (Vulkan and EGL/GL).
 NO_GPU_ENV = {
