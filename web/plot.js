@@ -171,9 +171,14 @@ export function drawPlot(canvas, points, total) {
   ctx.textAlign = "left";
   ctx.textBaseline = "middle";
   let lx = left + 10;
-  const ly = top + 12;
-  ctx.fillStyle = "rgba(255,255,255,0)";
+  let ly = top + 12;
   for (const [kind, colour, label] of items) {
+    // A legend too wide for the plot wraps onto a second row.
+    const width = 23 + ctx.measureText(label).width;
+    if (lx > left + 10 && lx + width > left + w - 6) {
+      lx = left + 10;
+      ly += fontPx + 6;
+    }
     if (kind === "band") {
       ctx.fillStyle = colour;
       ctx.fillRect(lx, ly - 5, 18, 10);
@@ -189,6 +194,6 @@ export function drawPlot(canvas, points, total) {
     }
     ctx.fillStyle = t.text;
     ctx.fillText(label, lx + 23, ly);
-    lx += 23 + ctx.measureText(label).width + 14;
+    lx += width + 14;
   }
 }
