@@ -6,8 +6,10 @@
 //! `#ifdef __cplusplus` blocks or comments. So this script keeps only what
 //! `cdef` understands: `#define NAME <integer literal>` lines and the C
 //! declarations. It also copies `include/pi.h` verbatim to `OUT_DIR`, from
-//! where maturin puts it in the wheel. The Rust library itself does not
-//! depend on either file.
+//! where maturin puts it in the wheel, and copies the browser page (`web/*`)
+//! and its shader (`shaders/pi.wgsl`) there too, as `web/` and `shaders/`,
+//! which the wheel carries as `pi/web/` and `pi/shaders/` for `python -m pi
+//! web`. The Rust library itself depends on none of these copies.
 
 use std::env;
 use std::fmt::Write as _;
@@ -34,10 +36,37 @@ fn main() {
     // as pi/include/pi.h).
     if let Some(out_dir) = env::var_os("OUT_DIR") {
         write_if_changed(&Path::new(&out_dir).join("pi.h"), &source);
+        copy_page(&manifest_dir, Path::new(&out_dir));
     }
     let declarations = cffi_declarations(&source);
     let target_dir = target_dir(&manifest_dir);
     write_if_changed(&target_dir.join("header.h"), &declarations);
+}
+
+/// Copies the files of `web/` and `shaders/pi.wgsl` to `out_dir/web/` and
+/// `out_dir/shaders/` (pyproject.toml includes them from OUT_DIR as `pi/web/`
+/// and `pi/shaders/`, the repository's layout: the page fetches
+/// `../shaders/pi.wgsl`).
+fn copy_page(manifest_dir: &Path, out_dir: &Path) {
+    println!("cargo:rerun-if-changed=web");
+    println!("cargo:rerun-if-changed=shaders/pi.wgsl");
+    let mut files = vec![(manifest_dir.join("shaders/pi.wgsl"), out_dir.join("shaders/pi.wgsl"))];
+    match fs::read_dir(manifest_dir.join("web")) {
+        Ok(entries) => {
+            for entry in entries.flatten() {
+                if entry.file_type().is_ok_and(|t| t.is_file()) {
+                    files.push((entry.path(), out_dir.join("web").join(entry.file_name())));
+                }
+            }
+        }
+        Err(e) => println!("cargo:warning=cannot read web/: {e}; the wheel will lack the browser page"),
+    }
+    for (from, to) in files {
+        match fs::read_to_string(&from) {
+            Ok(text) => write_if_changed(&to, &text),
+            Err(e) => println!("cargo:warning=cannot read {}: {e}", from.display()),
+        }
+    }
 }
 
 /// Writes `text` to `path` unless it holds it already (so its time means

@@ -7,6 +7,7 @@ Usage::
     python -m pi devices
     python -m pi plot --out FILE.png [N] [--seed S] [--backend B]
     python -m pi bench [--quick] [--out FILE.png] [--json FILE] [--repeat K] [--max-n N]
+    python -m pi web [--port P] [--open]
 
 ``N`` is a sample count, written as an integer or in exponent notation when
 that is an exact integer (``1e9``, ``2.5e3``; not ``1.5e0``). Every argument
@@ -381,6 +382,18 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return _bench.main(args)
 
 
+def add_web_arguments(web: argparse.ArgumentParser) -> None:
+    from pi import _web
+
+    _web.add_arguments(web)
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    from pi import _web
+
+    return _web.main(args)
+
+
 class Command(NamedTuple):
     """A subcommand: its help line, what adds its arguments, what runs it (-> exit code)."""
 
@@ -403,6 +416,7 @@ COMMANDS: dict[str, Command] = {
         add_bench_arguments,
         cmd_bench,
     ),
+    "web": Command("serve the browser page (WebGPU) on 127.0.0.1", add_web_arguments, cmd_web),
 }
 
 
