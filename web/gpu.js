@@ -1,4 +1,4 @@
-// Counting on WebGPU: runs shaders/pi.wgsl (its portable variant) as src/gpu.rs does, within the adapter's limits.
+// Counting on WebGPU: runs shaders/pi.wgsl (its portable variant) as src/gpu/mod.rs does, within the adapter's limits.
 //
 // The shader counts whole Philox blocks; the lone samples at both ends of a run are counted
 // here with the JavaScript stream (web/stream.js). A call plans its blocks into dispatches
@@ -12,23 +12,23 @@
 
 import { blocksOf, edgeHits, keyOf, rangeIsValid } from "./stream.js";
 
-/** Invocations per workgroup (src/gpu.rs WORKGROUP_SIZE), when the adapter allows it. */
+/** Invocations per workgroup (src/gpu/mod.rs WORKGROUP_SIZE), when the adapter allows it. */
 export const WORKGROUP_SIZE = 256;
-/** The most blocks one invocation counts (src/gpu.rs MAX_BLOCKS_PER_INVOCATION). */
+/** The most blocks one invocation counts (src/gpu/mod.rs MAX_BLOCKS_PER_INVOCATION). */
 export const MAX_BLOCKS_PER_INVOCATION = 16384;
-/** The most dispatches recorded in one submission (src/gpu.rs MAX_DISPATCHES_PER_SUBMIT). */
+/** The most dispatches recorded in one submission (src/gpu/mod.rs MAX_DISPATCHES_PER_SUBMIT). */
 export const MAX_DISPATCHES_PER_SUBMIT = 64;
-/** Default most workgroups per dispatch (src/gpu.rs DEFAULT_WORKGROUPS_PER_DISPATCH). */
+/** Default most workgroups per dispatch (src/gpu/mod.rs DEFAULT_WORKGROUPS_PER_DISPATCH). */
 export const DEFAULT_WORKGROUPS_PER_DISPATCH = 8192;
-/** Default most dispatches per submission (src/gpu.rs DEFAULT_DISPATCHES_PER_SUBMIT). */
+/** Default most dispatches per submission (src/gpu/mod.rs DEFAULT_DISPATCHES_PER_SUBMIT). */
 export const DEFAULT_DISPATCHES_PER_SUBMIT = 16;
-/** A submission takes no more dispatches once it holds this many blocks (src/gpu.rs MAX_BLOCKS_PER_SUBMIT). */
+/** A submission takes no more dispatches once it holds this many blocks (src/gpu/mod.rs MAX_BLOCKS_PER_SUBMIT). */
 export const MAX_BLOCKS_PER_SUBMIT = 1n << 35n;
-/** Size of the shader's Params struct in bytes (src/gpu.rs PARAMS_SIZE). */
+/** Size of the shader's Params struct in bytes (src/gpu/pipeline.rs PARAMS_SIZE). */
 export const PARAMS_SIZE = 32;
 
 /**
- * One variant of the shader template (src/gpu.rs shader_source): the lines of the other
+ * One variant of the shader template (src/gpu/pipeline.rs shader_source): the lines of the other
  * variant, between `// #if INT64`, `// #else` and `// #endif`, and the directives themselves
  * are blanked, so line numbers in compiler messages still match the file. WebGPU has no
  * 64-bit integers, so the page always asks for `int64 = false`.
@@ -61,16 +61,16 @@ const clamp = (v, lo, hi) => Math.max(lo, Math.min(hi, v));
 /**
  * The dispatch configuration for an adapter's limits (a GPUSupportedLimits or any object
  * with the same fields) and optional tuning `options` ({workgroupsPerDispatch,
- * blocksPerInvocation, dispatchesPerSubmit}), clamped as src/gpu.rs clamps GpuOptions.
- * Returns null when the adapter cannot run workgroups of even 64 invocations.
+ * blocksPerInvocation, dispatchesPerSubmit}), clamped as src/gpu/mod.rs clamps GpuOptions.
+ * Returns null when the adapter cannot run workgroups of even 32 invocations.
  */
 export function configure(limits, options = {}) {
-  // 256 as src/gpu.rs; a smaller power of two only where the adapter's limits demand it
+  // 256 as src/gpu/mod.rs; a smaller power of two only where the adapter's limits demand it
   // (compatibility-mode adapters).
   let workgroupSize = WORKGROUP_SIZE;
   const most = Math.min(limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX);
   while (workgroupSize > most) workgroupSize /= 2;
-  if (workgroupSize < 64) return null;
+  if (workgroupSize < 32) return null;
   const blocksPerInvocation = clamp(
     options.blocksPerInvocation ?? MAX_BLOCKS_PER_INVOCATION,
     1,
@@ -102,7 +102,7 @@ export function configure(limits, options = {}) {
 }
 
 /**
- * Blocks per invocation for a call of nBlocks (BigInt) whole blocks (src/gpu.rs plan): small
+ * Blocks per invocation for a call of nBlocks (BigInt) whole blocks (src/gpu/mod.rs plan): small
  * runs spread over the whole grid one block per invocation; the blocks per invocation grow
  * to the cap before a second dispatch is needed.
  */
@@ -164,16 +164,19 @@ export function paramsWords(key, perInvocation, d) {
   ];
 }
 
-/** A readable name for a WebGPU adapter. */
+/** Whether an adapter is a software fallback (SwiftShader). */
+const isFallback = (adapter) => Boolean(adapter.info?.isFallbackAdapter ?? adapter.isFallbackAdapter);
+
+/** A readable name for a WebGPU adapter (browsers may withhold it). */
 export function adapterName(adapter) {
   const info = adapter.info ?? {};
-  const parts = [info.description, info.vendor, info.architecture, info.device].filter((s) => s);
-  let name = parts.length ? (info.description || parts.join(" ")) : "unnamed adapter";
+  const words = [info.vendor, info.architecture, info.device].filter((s) => s);
+  let name = info.description || words.join(" ") || "an adapter whose name the browser withholds";
   if (info.description && info.vendor && !info.description.toLowerCase().includes(info.vendor.toLowerCase())) {
     name = `${info.vendor} ${name}`;
   }
-  const fallback = info.isFallbackAdapter ?? adapter.isFallbackAdapter;
-  return fallback ? `${name} (WebGPU, software fallback adapter)` : `${name} (WebGPU)`;
+  const mode = adapter.features?.has?.("core-features-and-limits") === false ? ", compatibility mode" : "";
+  return isFallback(adapter) ? `${name} (WebGPU, software fallback adapter${mode})` : `${name} (WebGPU${mode})`;
 }
 
 /** Why a WebGPU counter could not be made or could not count. */
@@ -185,26 +188,29 @@ export class GpuError extends Error {
 }
 
 /**
- * Requests an adapter: the default one, else a compatibility-mode one (e.g. an OpenGL ES
- * adapter). Returns null when there is none.
+ * Requests an adapter: the default one unless it is a software fallback (SwiftShader) and a
+ * compatibility-mode adapter (e.g. a GPU, or lavapipe, through OpenGL ES) is offered too.
+ * Returns null when there is none.
  */
 export async function requestAdapter(gpu) {
   if (!gpu) return null;
-  let adapter = await gpu.requestAdapter();
-  if (!adapter) adapter = await gpu.requestAdapter({ featureLevel: "compatibility" });
-  return adapter;
+  const core = await gpu.requestAdapter();
+  if (core && !isFallback(core)) return core;
+  const compat = await gpu.requestAdapter({ featureLevel: "compatibility" });
+  if (compat && !isFallback(compat)) return compat;
+  return core ?? compat;
 }
 
 /**
  * One WebGPU device with its pipeline and buffers, made once and reused by every call, as
- * src/gpu.rs's GpuBackend. Calls must not overlap (the page runs one at a time).
+ * src/gpu/mod.rs's GpuBackend. Calls must not overlap (the page runs one at a time).
  */
 export class GpuCounter {
   /** Makes a counter on `adapter` from the shader template text. Throws GpuError. */
   static async create(adapter, template, options = {}) {
     const cfg = configure(adapter.limits, options);
     if (!cfg) {
-      throw new GpuError(`${adapterName(adapter)}: workgroups of 64 invocations are not supported`);
+      throw new GpuError(`${adapterName(adapter)}: workgroups of 32 invocations are not supported`);
     }
     const want = [
       "maxComputeInvocationsPerWorkgroup",

@@ -2,7 +2,7 @@
 //
 // ?seed=S&first=F&count=N&run=1, each a decimal integer up to 2^64 - 1; optional
 // backend=auto|webgpu|js and the dispatch tuning knobs workgroups=, per_invocation=,
-// dispatches= (as src/gpu.rs GpuOptions). A bad value gives an error naming its parameter.
+// dispatches= (as GpuOptions in src/gpu/mod.rs). A bad value gives an error naming its parameter.
 
 import { TWO_64, U64_MAX } from "./stream.js";
 

@@ -1,7 +1,7 @@
 // Browser tests of web/index.html in headless Chromium: exact counts on WebGPU (SwiftShader) and on the JavaScript fallback, bad queries, Stop, keyboard, layout and a screenshot.
 
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 
 import { browserUnavailable, launch, requirePart, runPage, serve, skipUnless } from "./_browser.js";
@@ -239,3 +239,39 @@ function pageSuite(name, { webgpu, backend }) {
 
 pageSuite("page on WebGPU (SwiftShader, --enable-unsafe-webgpu)", { webgpu: true, backend: "webgpu" });
 pageSuite("page without WebGPU (JavaScript fallback)", { webgpu: false, backend: "js" });
+
+/** Why lavapipe (Mesa's software Vulkan) is not here, or null. */
+function lavapipeMissing() {
+  const dirs = ["/usr/share/vulkan/icd.d", "/etc/vulkan/icd.d"];
+  const found = dirs.some((d) => existsSync(d) && readdirSync(d).some((f) => f.startsWith("lvp_icd")));
+  return found ? null : "no lavapipe (apt-get install mesa-vulkan-drivers libvulkan1)";
+}
+
+const LAVAPIPE_WHY = WHY ?? lavapipeMissing();
+
+describe("page on lavapipe through ANGLE (WebGPU compatibility mode)", skipUnless(LAVAPIPE_WHY), () => {
+  let server;
+  let chrome;
+  before(async () => {
+    requirePart(LAVAPIPE_WHY);
+    server = await serve();
+    chrome = await launch({ webgpu: true, extraFlags: ["--use-angle=vulkan", "--use-webgpu-adapter=opengles"] });
+  });
+  after(async () => {
+    await chrome?.close();
+    await server?.close();
+  });
+
+  test("reference runs and odd ends give the library's hits on a non-fallback adapter", { timeout: 180_000 }, async () => {
+    const want = pythonHits(ODD_ENDS);
+    const cases = [...KNOWN, ...ODD_ENDS.map((c, k) => [...c, want[k]])];
+    for (const [s, f, n, hits] of cases) {
+      const { result, error, page } = await runPage(chrome.browser, `${server.url}/web/index.html?${query(s, f, n)}`, 120_000);
+      await page.close();
+      assert.equal(error, undefined);
+      assert.equal(result.backend, "webgpu");
+      assert.doesNotMatch(result.adapter, /fallback/, "lavapipe, not SwiftShader");
+      assert.equal(result.hits, String(hits), `(${s}, ${f}, ${n})`);
+    }
+  });
+});

@@ -1,7 +1,7 @@
 // Tests of the JavaScript stream (web/stream.js), the dispatch planner (web/gpu.js) and the query parser (web/query.js), in Node, no browser.
 
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 
@@ -171,12 +171,15 @@ function replay(cfg, seed, first, count) {
   return { hits, submissions, dispatches };
 }
 
-describe("dispatch planning (web/gpu.js, as src/gpu.rs)", () => {
-  test("constants match src/gpu.rs", () => {
-    const rs = readFileSync(join(ROOT, "src", "gpu.rs"), "utf8");
+describe("dispatch planning (web/gpu.js, as src/gpu/mod.rs)", () => {
+  test("constants match the Rust GPU backend's, and Params the shader's struct", () => {
+    const dir = join(ROOT, "src", "gpu");
+    const rs = existsSync(dir)
+      ? readdirSync(dir).filter((f) => f.endsWith(".rs")).map((f) => readFileSync(join(dir, f), "utf8")).join("\n")
+      : readFileSync(join(ROOT, "src", "gpu.rs"), "utf8");
     const constant = (name) => {
       const m = new RegExp(`const ${name}: \\w+ = ([^;]+);`).exec(rs);
-      assert.ok(m, `${name} not found in src/gpu.rs`);
+      assert.ok(m, `${name} not found in the Rust GPU backend`);
       return m[1].replace(/_/g, "").trim();
     };
     assert.equal(Number(constant("WORKGROUP_SIZE")), gpu.WORKGROUP_SIZE);
@@ -184,8 +187,17 @@ describe("dispatch planning (web/gpu.js, as src/gpu.rs)", () => {
     assert.equal(Number(constant("MAX_DISPATCHES_PER_SUBMIT")), gpu.MAX_DISPATCHES_PER_SUBMIT);
     assert.equal(Number(constant("DEFAULT_WORKGROUPS_PER_DISPATCH")), gpu.DEFAULT_WORKGROUPS_PER_DISPATCH);
     assert.equal(Number(constant("DEFAULT_DISPATCHES_PER_SUBMIT")), gpu.DEFAULT_DISPATCHES_PER_SUBMIT);
-    assert.equal(Number(constant("PARAMS_SIZE")), gpu.PARAMS_SIZE);
     assert.equal(constant("MAX_BLOCKS_PER_SUBMIT"), `1 << ${gpu.MAX_BLOCKS_PER_SUBMIT.toString(2).length - 1}`);
+    // Params: eight u32 words (two vec2<u32> and four u32) in the shader.
+    const wgsl = readFileSync(join(ROOT, "shaders", "pi.wgsl"), "utf8");
+    const body = /struct Params \{([^}]*)\}/.exec(wgsl)[1].replace(/\/\/.*$/gm, "");
+    const words = [...body.matchAll(/:\s*(vec2<u32>|u32)\s*,/g)].reduce((n, m) => n + (m[1] === "u32" ? 1 : 2), 0);
+    assert.equal(words * 4, gpu.PARAMS_SIZE);
+    assert.deepEqual(
+      [...body.matchAll(/(\w+)\s*:/g)].map((m) => m[1]),
+      ["key", "base", "per_invocation", "full_invocations", "remainder", "partial_offset"],
+      "the order paramsWords writes",
+    );
   });
 
   test("the portable shader variant keeps only its lines, the line count and no u64", () => {
@@ -215,7 +227,7 @@ describe("dispatch planning (web/gpu.js, as src/gpu.rs)", () => {
     assert.equal(small.paramsStride, 32);
     const tiny = gpu.configure({ ...SWIFTSHADER, maxStorageBufferBindingSize: 4 * 16 * 10 });
     assert.equal(tiny.workgroupsPerDispatch, 10, "partials of a submission fit one binding");
-    assert.equal(gpu.configure({ ...SWIFTSHADER, maxComputeWorkgroupSizeX: 32 }), null);
+    assert.equal(gpu.configure({ ...SWIFTSHADER, maxComputeWorkgroupSizeX: 16 }), null);
     const tuned = gpu.configure(SWIFTSHADER, { blocksPerInvocation: 1e9, dispatchesPerSubmit: 0, workgroupsPerDispatch: 3 });
     assert.equal(tuned.blocksPerInvocation, 16384);
     assert.equal(tuned.dispatchesPerSubmit, 1);
