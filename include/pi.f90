@@ -25,8 +25,12 @@ module pi
   integer(c_int32_t), parameter, public :: PI_BACKEND_CPU = 1
   integer(c_int32_t), parameter, public :: PI_BACKEND_GPU = 2
 
+  integer(c_int32_t), parameter, public :: PI_MAX_CPU_THREADS = 1024
+  integer(c_int64_t), parameter, public :: PI_GPU_MIN_SAMPLES = 65536_c_int64_t
+
   public :: pi_engine_new, pi_engine_free, pi_engine_backend, pi_engine_describe
   public :: pi_count_hits, pi_count_hits_batched, pi_last_error_message, pi_library_abi_version
+  public :: pi_version
   public :: pi_last_error, pi_describe
 
   ! Fortran has no unsigned integers: seed, first, count, batch_size,
@@ -99,6 +103,12 @@ module pi
     function pi_library_abi_version() bind(C, name="pi_abi_version")
       import :: c_int32_t
       integer(c_int32_t) :: pi_library_abi_version
+    end function
+
+    ! const char *pi_version(void); a static NUL-terminated string.
+    function pi_version() bind(C, name="pi_version")
+      import :: c_ptr
+      type(c_ptr) :: pi_version
     end function
   end interface
 
