@@ -15,12 +15,16 @@ import pytest
 import pi
 from _helpers import NO_GPU_ENV, run_python
 from pi import _stream
+from pi._lib import lib
+
+#: Runs up to this many samples go to the CPU even on a GPU engine (src/engine.rs).
+GPU_MIN = lib.PI_GPU_MIN_SAMPLES
 
 
 @pytest.mark.usefixtures("gpu_available")
 class TestOnAGpu:
-    # Sizes above the engine's small-run threshold (2**16), so the GPU counts them.
-    @pytest.mark.parametrize("n", [2**16 + 1, 1_000_003, 2**24 + 5, 3 * 2**24 + 12345])
+    # Sizes above the engine's small-run threshold, so the GPU counts them.
+    @pytest.mark.parametrize("n", [GPU_MIN + 1, 1_000_003, 2**24 + 5, 3 * 2**24 + 12345])
     def test_gpu_equals_cpu(self, n) -> None:
         for seed in (0, 42, 2**64 - 1):
             gpu = pi.estimate(n, seed=seed, backend="gpu")
@@ -39,21 +43,23 @@ class TestOnAGpu:
         )
 
     def test_gpu_matches_pure_python_on_a_gpu_sized_run(self) -> None:
-        n = 2**17 + 3
+        n = 2 * GPU_MIN + 3
         assert pi.estimate(n, seed=99, first=12345, backend="gpu")["hits"] == _stream.count_hits(
             99, 12345, n
         )
 
     def test_gpu_batched(self) -> None:
-        out = pi.count_hits_batched(2**17, 6, seed=5, first=3, backend="gpu")
+        size = 2 * GPU_MIN
+        out = pi.count_hits_batched(size, 6, seed=5, first=3, backend="gpu")
         cpu = pi.count_hits_batched(
-            2**17, 6, seed=5, first=3, out=np.zeros(6, np.uint64), backend="cpu"
+            size, 6, seed=5, first=3, out=np.zeros(6, np.uint64), backend="cpu"
         )
         assert out.tolist() == cpu.tolist()
 
     def test_gpu_iter_estimates(self) -> None:
-        for k, r in enumerate(pi.iter_estimates(2**18, 3, seed=8, backend="gpu"), start=1):
-            assert r["hits"] == pi.estimate(k * 2**18, seed=8, backend="cpu")["hits"]
+        size = 4 * GPU_MIN
+        for k, r in enumerate(pi.iter_estimates(size, 3, seed=8, backend="gpu"), start=1):
+            assert r["hits"] == pi.estimate(k * size, seed=8, backend="cpu")["hits"]
 
     def test_gpu_device_is_described(self) -> None:
         result = pi.estimate(2**20, seed=1, backend="gpu")
