@@ -86,10 +86,27 @@ def count(value: Any, name: str) -> int:
     return u64(value, name, minimum=1)
 
 
+# Fresh seeds, drawn from the OS 64 at a time (one system call) and each handed out once.
+_fresh: list[int] = []
+
+
+def _fresh_seed() -> int:
+    try:
+        return _fresh.pop()
+    except IndexError:
+        data = os.urandom(8 * 64)
+        _fresh.extend(int.from_bytes(data[i : i + 8], "little") for i in range(8, 8 * 64, 8))
+        return int.from_bytes(data[:8], "little")
+
+
+if hasattr(os, "register_at_fork"):  # a child must not draw the seeds its parent will
+    os.register_at_fork(after_in_child=_fresh.clear)
+
+
 def seed(value: Any, name: str = "seed") -> int:
     """A seed in ``0 .. 2**64 - 1``; ``None`` draws a fresh one from the OS."""
     if value is None:
-        return int.from_bytes(os.urandom(8), "little")
+        return _fresh_seed()
     if type(value) is int and 0 <= value <= U64_MAX:
         return value
     return u64(value, name)

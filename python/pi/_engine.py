@@ -56,8 +56,7 @@ class Engine:
         # Samples per native call; read and written without a lock (a stale
         # value only changes how a run is cut, never its count).
         self.piece = _FIRST_PIECE
-        self._out = ffi.new("uint64_t *")
-        self._out_owner = threading.get_ident()
+        self._cells: list[Any] = []
 
     @property
     def backend(self) -> str:
@@ -84,13 +83,20 @@ class Engine:
 
     def count_small(self, seed: int, first: int, count: int) -> int:
         """Hits of a run of at most ``piece`` samples: one native call."""
-        # The engine's own result cell serves the thread that made it; other
-        # threads get their own (a cell shared by two threads would mix results).
-        out = self._out if threading.get_ident() == self._out_owner else ffi.new("uint64_t *")
+        # A result cell per call in flight, reused: each call takes one from
+        # the list (or makes one) and puts it back, so two threads (or a
+        # signal handler in between) never share one.
+        cells = self._cells
+        try:
+            out = cells.pop()
+        except IndexError:
+            out = ffi.new("uint64_t *")
         status = lib.pi_count_hits(self.raw, seed, first, count, out)
+        hits: int = out[0]
+        cells.append(out)
         if status:
             check(status)
-        return int(out[0])
+        return hits
 
     def count_hits(
         self,
