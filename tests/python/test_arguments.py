@@ -3,12 +3,17 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
 from typing import Any
 
 import numpy as np
 import pytest
 
 import pi
+from _helpers import DATA, child_env
 from pi import _checks, _engine, _lib, _result
 from pi._errors import DeviceError
 
@@ -170,3 +175,37 @@ def test_fallback_finishes_a_failed_run_on_the_cpu(monkeypatch) -> None:
     monkeypatch.setitem(_engine._engines, ("gpu", 0), failing)
     with pytest.raises(DeviceError):
         pi.approximate_pi_gpu(10**6, seed=42, fallback=False)
+
+
+def test_ctrl_c_stops_a_huge_out_none_request_at_once() -> None:
+    # 2**30 batches of 2**17 samples: an 8 GiB array that would take hours to fill.
+    code = (
+        "import sys, pi\n"
+        "print('start', flush=True)\n"
+        "try:\n"
+        "    pi.count_hits_batched(2**17, 2**30, seed=1, backend='cpu')\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted', flush=True)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=child_env(),
+        # A child started with SIGINT ignored (a background job) would ignore it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        cwd=DATA,
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "start\n"
+        time.sleep(1.5)
+        assert proc.poll() is None, proc.communicate()
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=10)
+        elapsed = time.monotonic() - sent
+    finally:
+        proc.kill()
+    assert stdout == "interrupted\n", stderr
+    assert elapsed < 0.5, f"took {elapsed:.2f} s to stop"
