@@ -1,7 +1,7 @@
 //! The engine: picks a backend once, reuses it for every call, and falls
 //! back from a failing GPU to the CPU when the caller asked for `Auto`.
 
-use crate::cpu::CpuBackend;
+use crate::cpu::{CpuBackend, Kernel};
 use crate::gpu::{GpuBackend, GpuError};
 use crate::stream::{Batches, RangeError, Run};
 use std::fmt;
@@ -127,6 +127,8 @@ impl PerProcess {
 /// the CPU there, a `Gpu` engine reports [`Error::Device`]).
 pub struct Engine {
     cpu_threads: usize,
+    /// The CPU kernel, chosen when the engine is made (`PI_CPU_KERNEL`).
+    cpu_kernel: Kernel,
     /// The state of the current process; replaced (the old one leaked) in
     /// a forked child. Never null; owned by the engine.
     state: AtomicPtr<PerProcess>,
@@ -197,7 +199,8 @@ fn backend_from_env() -> Result<Option<Backend>, Error> {
 impl Engine {
     /// An engine for `backend` on `cpu_threads` CPU threads (0: one per
     /// core; at most [`MAX_CPU_THREADS`]). The `PI_BACKEND` environment
-    /// variable, when set, replaces `backend`.
+    /// variable, when set, replaces `backend`; `PI_CPU_KERNEL` forces the
+    /// CPU kernel.
     pub fn new(backend: Backend, cpu_threads: u32) -> Result<Engine, Error> {
         if cpu_threads > MAX_CPU_THREADS {
             return Err(Error::InvalidArgument(format!(
@@ -208,12 +211,13 @@ impl Engine {
             Some(b) => (b, true),
             None => (backend, false),
         };
+        let kernel = Kernel::from_env().map_err(Error::InvalidArgument)?;
         let gpu = match backend {
             Backend::Cpu => None,
             Backend::Gpu => Some(GpuBackend::new(true)?),
             Backend::Auto => GpuBackend::new(false).ok(),
         };
-        let engine = Engine::assemble(gpu, cpu_threads, backend, forced);
+        let engine = Engine::assemble(gpu, cpu_threads, kernel, backend, forced);
         if engine.gpu.is_none() {
             engine.cpu()?;
         }
@@ -224,16 +228,30 @@ impl Engine {
     /// options). With `fallback`, a device failure finishes the call on the
     /// CPU and the engine stays there, as an `Auto` engine does; without it,
     /// the failure is returned, as for an explicit GPU request. At most
-    /// [`MAX_CPU_THREADS`] CPU threads are started.
+    /// [`MAX_CPU_THREADS`] CPU threads are started, with the kernel
+    /// [`Kernel::detect`] finds.
     pub fn with_gpu(gpu: GpuBackend, cpu_threads: u32, fallback: bool) -> Engine {
         let requested = if fallback { Backend::Auto } else { Backend::Gpu };
-        Engine::assemble(Some(gpu), cpu_threads.min(MAX_CPU_THREADS), requested, false)
+        Engine::assemble(
+            Some(gpu),
+            cpu_threads.min(MAX_CPU_THREADS),
+            Kernel::detect(),
+            requested,
+            false,
+        )
     }
 
-    fn assemble(gpu: Option<GpuBackend>, cpu_threads: u32, requested: Backend, forced: bool) -> Engine {
+    fn assemble(
+        gpu: Option<GpuBackend>,
+        cpu_threads: u32,
+        cpu_kernel: Kernel,
+        requested: Backend,
+        forced: bool,
+    ) -> Engine {
         let pid = std::process::id();
         Engine {
             cpu_threads: cpu_threads as usize,
+            cpu_kernel,
             state: AtomicPtr::new(Box::into_raw(PerProcess::new(pid))),
             home_pid: pid,
             gpu: ManuallyDrop::new(gpu),
@@ -283,7 +301,7 @@ impl Engine {
         self.state()
             .cpu
             .get_or_init(|| {
-                CpuBackend::new(threads).map_err(|why| {
+                CpuBackend::with_kernel(threads, self.cpu_kernel).map_err(|why| {
                     Error::InvalidArgument(format!(
                         "cpu_threads = {threads}: the system would not start the CPU threads \
                          (a thread or memory limit, e.g. ulimit -u or -v): {why}; ask for fewer threads"

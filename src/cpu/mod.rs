@@ -1,0 +1,121 @@
+//! The CPU backend: runs split into tasks over a persistent thread pool,
+//! each task counted by one of the lane kernels ([`Kernel`], chosen at run
+//! time or by `PI_CPU_KERNEL`). Every kernel counts exactly what
+//! [`stream::count_hits`](crate::stream::count_hits) counts.
+
+mod kernel;
+mod portable;
+#[cfg(target_arch = "x86_64")]
+mod x86;
+
+pub use kernel::{KERNEL_ENV, Kernel, zero_word_blocks};
+
+use crate::stream::{self, Blocks};
+use rayon::prelude::*;
+
+/// Runs of at most this many samples stay on the calling thread: below it,
+/// waking the pool costs more than it saves.
+pub const SERIAL_SAMPLES: u64 = 1 << 17;
+
+/// Blocks per task handed to the pool; small enough to balance the load,
+/// large enough that scheduling is noise.
+const BLOCKS_PER_TASK: u64 = 1 << 16;
+
+/// The CPU backend: a kernel and a persistent pool of worker threads.
+pub struct CpuBackend {
+    pool: rayon::ThreadPool,
+    threads: usize,
+    kernel: Kernel,
+}
+
+impl std::fmt::Debug for CpuBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CpuBackend")
+            .field("threads", &self.threads)
+            .field("kernel", &self.kernel)
+            .finish()
+    }
+}
+
+impl CpuBackend {
+    /// A backend on `threads` threads (0: one per core) with the fastest
+    /// kernel this CPU runs.
+    pub fn new(threads: usize) -> Result<CpuBackend, String> {
+        Self::with_kernel(threads, Kernel::detect())
+    }
+
+    /// A backend with a chosen kernel (tests and benchmarks compare them).
+    pub fn with_kernel(threads: usize, kernel: Kernel) -> Result<CpuBackend, String> {
+        let threads = if threads == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            threads
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("pi-cpu-{i}"))
+            .build()
+            .map_err(|e| format!("could not start {threads} CPU threads: {e}"))?;
+        Ok(CpuBackend { pool, threads, kernel })
+    }
+
+    /// Worker threads in the pool.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// The lane kernel in use.
+    pub fn kernel(&self) -> Kernel {
+        self.kernel
+    }
+
+    /// "CPU, 2 threads, avx2 kernel".
+    pub fn describe(&self) -> String {
+        let s = if self.threads == 1 { "" } else { "s" };
+        format!("CPU, {} thread{s}, {} kernel", self.threads, self.kernel.name())
+    }
+
+    /// Hits of the run `(seed, first, count)`; the caller has checked
+    /// [`stream::range_is_valid`]. Small runs stay on the calling thread.
+    pub fn count_hits(&self, seed: u64, first: u64, count: u64) -> u64 {
+        let b = Blocks::of(first, count);
+        let key = stream::key_of(seed);
+        let whole = if count <= SERIAL_SAMPLES || self.threads == 1 {
+            self.kernel.block_hits(key, b.first_block, b.n_blocks)
+        } else {
+            let tasks = b.n_blocks.div_ceil(BLOCKS_PER_TASK);
+            self.pool.install(|| {
+                (0..tasks)
+                    .into_par_iter()
+                    .map(|t| {
+                        let start = t * BLOCKS_PER_TASK;
+                        let n = BLOCKS_PER_TASK.min(b.n_blocks - start);
+                        self.kernel.block_hits(key, b.first_block.wrapping_add(start), n)
+                    })
+                    .sum::<u64>()
+            })
+        };
+        whole + b.edge_hits(seed)
+    }
+
+    /// Fills `out[k]` with the hits of batch `k`, samples
+    /// `first + k * batch_size ..`; the caller has checked that the whole
+    /// range is valid. Many small batches run in parallel, a few large ones
+    /// one after another, each over the whole pool.
+    pub fn count_hits_batched(&self, seed: u64, first: u64, batch_size: u64, out: &mut [u64]) {
+        let start = |k: usize| first.wrapping_add(k as u64 * batch_size);
+        if batch_size > SERIAL_SAMPLES || out.len() < 2 || self.threads == 1 {
+            for (k, slot) in out.iter_mut().enumerate() {
+                *slot = self.count_hits(seed, start(k), batch_size);
+            }
+        } else {
+            let key = stream::key_of(seed);
+            self.pool.install(|| {
+                out.par_iter_mut().enumerate().with_min_len(16).for_each(|(k, slot)| {
+                    let b = Blocks::of(start(k), batch_size);
+                    *slot = self.kernel.block_hits(key, b.first_block, b.n_blocks) + b.edge_hits(seed);
+                })
+            });
+        }
+    }
+}
