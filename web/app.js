@@ -21,22 +21,13 @@ const $ = (id) => document.getElementById(id);
 /** Thrown into a run when Stop ends it. */
 class Stopped extends Error {}
 
-/** The JavaScript fallback: the stream counted in a Web Worker (worker.js). */
-class JsCounter {
+/** One Web Worker running worker.js: counts one run per message. */
+class JsWorker {
+  #worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+  #pending = new Map();
+  #next = 0;
+
   constructor() {
-    const cores = navigator.hardwareConcurrency ? `, ${navigator.hardwareConcurrency} cores here` : "";
-    this.adapter = `JavaScript in a Web Worker (one thread${cores})`;
-    this.#worker = null;
-    this.#pending = new Map();
-    this.#next = 0;
-  }
-
-  #worker;
-  #pending;
-  #next;
-
-  #start() {
-    this.#worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
     this.#worker.onmessage = (event) => {
       const { id, hits, error } = event.data;
       const p = this.#pending.get(id);
@@ -47,20 +38,12 @@ class JsCounter {
     };
     this.#worker.onerror = (event) => {
       event.preventDefault();
-      this.#fail(new Error(`the worker failed: ${event.message || "could not load worker.js"}`));
+      this.fail(new Error(`the worker failed: ${event.message || "could not load worker.js"}`));
     };
   }
 
-  #fail(error) {
-    for (const p of this.#pending.values()) p.reject(error);
-    this.#pending.clear();
-    this.#worker?.terminate();
-    this.#worker = null;
-  }
-
-  /** Hits of the run (BigInt arguments), counted in the worker. */
-  countHits(seed, first, count) {
-    if (!this.#worker) this.#start();
+  /** Hits of the run (BigInt arguments). */
+  count(seed, first, count) {
     const id = this.#next++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
@@ -68,9 +51,54 @@ class JsCounter {
     });
   }
 
-  /** Ends the count in progress at once (the worker is terminated; a new one starts next time). */
-  stop() {
-    this.#fail(new Stopped("stopped"));
+  /** Ends the worker; pending counts reject with `error`. */
+  fail(error) {
+    this.#worker.terminate();
+    for (const p of this.#pending.values()) p.reject(error);
+    this.#pending.clear();
+  }
+}
+
+/** Runs shorter than this many samples per worker are not split further. */
+const MIN_SAMPLES_PER_WORKER = 65536n;
+
+/**
+ * The JavaScript fallback: the stream counted in one Web Worker per core (worker.js), each
+ * taking a contiguous slice of every run; hits of slices add up to the hits of the run.
+ */
+class JsCounter {
+  #workers = null;
+
+  constructor() {
+    this.threads = Math.max(1, Math.min(navigator.hardwareConcurrency || 1, 16));
+    const plural = this.threads === 1 ? "" : "s";
+    this.adapter = `JavaScript in ${this.threads} Web Worker${plural}`;
+  }
+
+  /** Hits of the run (BigInt arguments), counted in the workers. */
+  async countHits(seed, first, count) {
+    this.#workers ??= Array.from({ length: this.threads }, () => new JsWorker());
+    const most = (count + MIN_SAMPLES_PER_WORKER - 1n) / MIN_SAMPLES_PER_WORKER;
+    const parts = BigInt(this.threads) < most ? BigInt(this.threads) : most > 0n ? most : 1n;
+    const jobs = [];
+    for (let k = 0n; k < parts; k++) {
+      const start = (count * k) / parts;
+      const end = (count * (k + 1n)) / parts;
+      jobs.push(this.#workers[Number(k)].count(seed, first + start, end - start));
+    }
+    try {
+      return (await Promise.all(jobs)).reduce((a, b) => a + b, 0n);
+    } catch (e) {
+      // A failed or stopped worker leaves the pool: the next run starts fresh ones.
+      this.stop(e);
+      throw e;
+    }
+  }
+
+  /** Ends the counts in progress at once (the workers are terminated; new ones start next time). */
+  stop(error = new Stopped("stopped")) {
+    for (const w of this.#workers ?? []) w.fail(error);
+    this.#workers = null;
   }
 }
 
@@ -89,6 +117,13 @@ async function getCounter(choice, tuning) {
   } catch (e) {
     counters.delete(key);
     throw e;
+  }
+}
+
+/** Drops a counter from the cache (after a failure). */
+function forget(entry) {
+  for (const [key, value] of counters) {
+    value.then((v) => v === entry && counters.get(key) === value && counters.delete(key)).catch(() => {});
   }
 }
 
@@ -208,7 +243,13 @@ async function run({ seed, first, count, backend, tuning }) {
       if (stopped) throw new Stopped("stopped");
       const n = count - done < chunk ? count - done : chunk;
       const tc = performance.now();
-      hits += await counter.countHits(seed, first + done, n);
+      try {
+        hits += await counter.countHits(seed, first + done, n);
+      } catch (e) {
+        // A failed device (lost, out of memory) is not reused: the next run makes a new one.
+        if (!(e instanceof Stopped)) forget(current);
+        throw e;
+      }
       const dt = (performance.now() - tc) / 1000;
       done += n;
       const seconds = (performance.now() - t0) / 1000;

@@ -32,15 +32,15 @@ export function requirePart(reason) {
   if (reason) throw new Error(`PI_REQUIRE_ALL=1 but ${reason}`);
 }
 
-/** The Chromium executable, or null. */
+/** The Chromium executable, or null: $PI_CHROMIUM when set (only it), else Debian's. */
 export function chromiumPath() {
-  const candidates = [process.env.PI_CHROMIUM, "/usr/bin/chromium", "/usr/bin/chromium-browser"];
-  return candidates.find((p) => p && existsSync(p)) ?? null;
+  const candidates = process.env.PI_CHROMIUM ? [process.env.PI_CHROMIUM] : ["/usr/bin/chromium", "/usr/bin/chromium-browser"];
+  return candidates.find((p) => existsSync(p)) ?? null;
 }
 
 /** Why the browser tests cannot run here, or null when they can. */
 export async function browserUnavailable() {
-  if (!chromiumPath()) return "no Chromium (apt-get install chromium, or set PI_CHROMIUM)";
+  if (!chromiumPath()) return `no Chromium at ${process.env.PI_CHROMIUM || "/usr/bin/chromium"} (apt-get install chromium, or set PI_CHROMIUM)`;
   try {
     await import("playwright-core");
   } catch {
