@@ -70,6 +70,18 @@ def test_serves_the_page_and_the_shader_as_in_the_repository(server: str) -> Non
             assert kind.startswith("text/javascript"), (name, kind)
 
 
+def test_the_package_carries_the_page_and_the_shader() -> None:
+    import pi
+
+    package = Path(pi.__file__).resolve().parent
+    assert (package / "web" / "index.html").read_bytes() == (
+        REPO / "web" / "index.html"
+    ).read_bytes()
+    assert (package / "shaders" / "pi.wgsl").read_bytes() == (
+        REPO / "shaders" / "pi.wgsl"
+    ).read_bytes()
+
+
 def test_root_redirects_to_the_page(server: str) -> None:
     status, kind, body = fetch(f"{server}/")  # urllib follows the redirect
     assert kind.startswith("text/html")
