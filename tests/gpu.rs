@@ -343,3 +343,200 @@ fn quiet_child() {
     };
     assert_eq!(gpu_hits(&gpu, 5, 0, 1 << 17), Ok(reference(5, 0, 1 << 17)));
 }
+
+/// A test entry point appended to a variant's source: for each input pair
+/// `(a, b)` it writes the shader's own `mulhilo(a, b)` (high, low) and
+/// `is_hit(a, b)`.
+const PROBE_WGSL: &str = "
+@group(1) @binding(0) var<storage, read> probe_in: array<vec2<u32>>;
+@group(1) @binding(1) var<storage, read_write> probe_out: array<vec4<u32>>;
+
+@compute @workgroup_size(64)
+fn probe(@builtin(global_invocation_id) id: vec3<u32>) {
+    if id.x < arrayLength(&probe_in) {
+        let p = probe_in[id.x];
+        let m = mulhilo(p.x, p.y);
+        probe_out[id.x] = vec4<u32>(m.x, m.y, select(0u, 1u, is_hit(p.x, p.y)), 0u);
+    }
+}
+";
+
+/// Runs [`PROBE_WGSL`] with the `int64` or the 16-bit-limb variant over
+/// `pairs` on the first adapter: `(high, low, hit)` per pair. `None` after
+/// [`common::skip`] when there is no adapter (or no `SHADER_INT64`).
+fn probe(test: &str, int64: bool, pairs: &[(u32, u32)]) -> Option<Vec<(u32, u32, bool)>> {
+    use wgpu::util::DeviceExt;
+    let adapters = match pi::gpu::device::adapters(true) {
+        Ok(a) => a,
+        Err(e) => {
+            common::skip(test, &format!("no GPU adapter ({e})"));
+            return None;
+        }
+    };
+    let adapter = &adapters[0];
+    if int64 && !adapter.features().contains(wgpu::Features::SHADER_INT64) {
+        common::skip(test, "the adapter does not offer SHADER_INT64");
+        return None;
+    }
+    let (device, queue) = pi::gpu::device::open(adapter, int64).expect("a device");
+    let source = pi::gpu::shader_source(int64) + PROBE_WGSL;
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some("probe"),
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    });
+    let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some("probe"),
+        layout: None,
+        module: &module,
+        entry_point: Some("probe"),
+        compilation_options: wgpu::PipelineCompilationOptions {
+            constants: &[("WORKGROUP_SIZE", 256.0)],
+            ..Default::default()
+        },
+        cache: None,
+    });
+    let words: Vec<u32> = pairs.iter().flat_map(|&(a, b)| [a, b]).collect();
+    let input = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some("probe in"),
+        contents: bytemuck::cast_slice(&words),
+        usage: wgpu::BufferUsages::STORAGE,
+    });
+    let size = 16 * pairs.len() as u64;
+    let output = device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("probe out"),
+        size,
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+        mapped_at_creation: false,
+    });
+    let staging = device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("probe readback"),
+        size,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some("probe"),
+        layout: &pipeline.get_bind_group_layout(1),
+        entries: &[
+            wgpu::BindGroupEntry {
+                binding: 0,
+                resource: input.as_entire_binding(),
+            },
+            wgpu::BindGroupEntry {
+                binding: 1,
+                resource: output.as_entire_binding(),
+            },
+        ],
+    });
+    let mut encoder = device.create_command_encoder(&Default::default());
+    {
+        let mut pass = encoder.begin_compute_pass(&Default::default());
+        pass.set_pipeline(&pipeline);
+        pass.set_bind_group(1, &bind_group, &[]);
+        pass.dispatch_workgroups((pairs.len() as u32).div_ceil(64), 1, 1);
+    }
+    encoder.copy_buffer_to_buffer(&output, 0, &staging, 0, size);
+    queue.submit([encoder.finish()]);
+    staging
+        .slice(..)
+        .map_async(wgpu::MapMode::Read, |r| r.expect("map the probe output"));
+    device.poll(wgpu::PollType::wait_indefinitely()).expect("poll");
+    let view = staging.slice(..).get_mapped_range().expect("mapped");
+    let out: &[u32] = bytemuck::cast_slice(&view);
+    Some(out.chunks_exact(4).map(|w| (w[0], w[1], w[2] == 1)).collect())
+}
+
+/// The largest `y` with `x*x + y*y < 2^64`.
+fn largest_hit_y(x: u32) -> u32 {
+    let rest = u128::from(u64::MAX - u64::from(x) * u64::from(x));
+    let mut y = (rest as f64).sqrt() as u128;
+    while y * y > rest {
+        y -= 1;
+    }
+    while (y + 1) * (y + 1) <= rest {
+        y += 1;
+    }
+    y.min(u128::from(u32::MAX)) as u32
+}
+
+/// Inputs where a 32x32 -> 64 multiply or the hit test goes wrong: zeros,
+/// limb and word boundaries, the multipliers, and for many `x` the hit
+/// nearest the circle (the largest `x*x + y*y` below 2^64) and the miss just
+/// past it, both ways round. Returns the pairs and how many of them tie on
+/// the high words of `x*x` and `~(y*y)`.
+fn edge_pairs() -> (Vec<(u32, u32)>, usize) {
+    const M: u32 = u32::MAX;
+    let special = [
+        0,
+        1,
+        2,
+        0xFFFF,
+        0x1_0000,
+        0x1_0001,
+        0xFFFF_0000,
+        0x8000_0000,
+        0x7FFF_FFFF,
+        3_037_000_499,
+        3_037_000_500,
+        stream::M0,
+        stream::M1,
+        M - 1,
+        M,
+    ];
+    let mut pairs: Vec<(u32, u32)> = special.iter().flat_map(|&a| special.map(|b| (a, b))).collect();
+    // A fixed pseudo-random spread of x, and the top of the range, where
+    // the boundary y is small and the sums lie within 2^32 of 2^64.
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut xs: Vec<u32> = (0..2000)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 32) as u32
+        })
+        .collect();
+    xs.extend((0..2000).map(|k| M - k));
+    xs.extend(special);
+    for x in xs {
+        let y = largest_hit_y(x);
+        pairs.extend([(x, y), (y, x)]);
+        if y < M {
+            pairs.extend([(x, y + 1), (y + 1, x)]);
+        }
+    }
+    let ties = pairs
+        .iter()
+        .filter(|&&(x, y)| {
+            let (xx, yy) = (u64::from(x) * u64::from(x), u64::from(y) * u64::from(y));
+            xx >> 32 == !yy >> 32
+        })
+        .count();
+    (pairs, ties)
+}
+
+/// Both variants' `mulhilo` and `is_hit`, run on the device over
+/// [`edge_pairs`], agree exactly with 64-bit integer arithmetic on the host.
+#[test]
+fn shader_arithmetic_is_exact_at_the_edges() {
+    let (pairs, ties) = edge_pairs();
+    let hits = pairs.iter().filter(|&&(x, y)| stream::is_hit(x, y)).count();
+    assert!(
+        ties >= 1000 && hits >= 1000 && pairs.len() - hits >= 1000,
+        "ties {ties}, hits {hits}"
+    );
+    for int64 in [true, false] {
+        let test = format!("shader_arithmetic_is_exact_at_the_edges (int64: {int64})");
+        let Some(got) = probe(&test, int64, &pairs) else {
+            continue;
+        };
+        for (&(a, b), &(hi, lo, hit)) in pairs.iter().zip(&got) {
+            let p = u64::from(a) * u64::from(b);
+            assert_eq!(
+                (hi, lo),
+                ((p >> 32) as u32, p as u32),
+                "{test}: mulhilo({a:#x}, {b:#x})"
+            );
+            assert_eq!(hit, stream::is_hit(a, b), "{test}: is_hit({a}, {b})");
+        }
+    }
+}
