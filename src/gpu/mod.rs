@@ -36,7 +36,7 @@ pub mod readback;
 use device::ErrorSink;
 use pipeline::{Buffers, Kernel, PARAMS_SIZE, Params, Shape};
 
-pub use pipeline::shader_source;
+pub use pipeline::{shader_source, variant_of};
 
 /// Default invocations per workgroup, shared with the shader through its
 /// pipeline-overridable constant `WORKGROUP_SIZE`. 256 is WebGPU's default

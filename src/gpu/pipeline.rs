@@ -13,6 +13,12 @@ const SHADER_TEMPLATE: &str = include_str!("../../shaders/pi.wgsl");
 /// other variant (between `// #if INT64`, `// #else` and `// #endif`)
 /// blanked out, so line numbers in error messages still match the file.
 pub fn shader_source(int64: bool) -> String {
+    variant_of(SHADER_TEMPLATE, int64)
+}
+
+/// [`shader_source`] of another version of the file (for tools that
+/// compare versions).
+pub fn variant_of(template: &str, int64: bool) -> String {
     #[derive(PartialEq)]
     enum Region {
         Shared,
@@ -20,8 +26,8 @@ pub fn shader_source(int64: bool) -> String {
         Limbs,
     }
     let mut region = Region::Shared;
-    let mut out = String::with_capacity(SHADER_TEMPLATE.len());
-    for line in SHADER_TEMPLATE.lines() {
+    let mut out = String::with_capacity(template.len());
+    for line in template.lines() {
         let keep = match line.trim() {
             "// #if INT64" => {
                 region = Region::Int64;
