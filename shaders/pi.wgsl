@@ -10,7 +10,7 @@
 // partial count. The host sums the partials as u64 and counts the lone
 // samples at both ends of a run itself.
 //
-// This file holds two variants, picked by src/gpu.rs before compilation:
+// This file holds two variants, picked by src/gpu/pipeline.rs before compilation:
 // the lines between `// #if INT64` and `// #else` when the device has
 // SHADER_INT64 (products as u64), the lines between `// #else` and
 // `// #endif` otherwise (products from 16-bit limbs). Everything else is
@@ -19,7 +19,7 @@
 // words of a * b) and `is_hit(x, y)`, which tests/gpu.rs runs on edge inputs.
 // Operations per block of each variant: `cargo run --example shader_ops`.
 
-// Invocations per workgroup. A pipeline-overridable constant that src/gpu.rs
+// Invocations per workgroup. A pipeline-overridable constant that src/gpu/mod.rs
 // sets from its `WORKGROUP_SIZE`, so Rust and WGSL cannot disagree. 256 is
 // the default `max_compute_invocations_per_workgroup` of WebGPU and a whole
 // number of warps / waves / SIMD lanes everywhere.

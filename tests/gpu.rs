@@ -142,29 +142,36 @@ fn many_dispatches_and_submissions_add_up() {
 #[test]
 fn blocks_per_invocation_is_capped() {
     const { assert!(MAX_BLOCKS_PER_INVOCATION <= 16_384) };
-    let options = GpuOptions {
-        max_blocks_per_invocation: 70_000,
-        max_workgroups_per_dispatch: 1,
-        ..GpuOptions::default()
-    };
-    let Some(gpu) = backend("blocks_per_invocation_is_capped", options) else {
-        return;
-    };
-    assert_eq!(gpu.blocks_per_invocation(), MAX_BLOCKS_PER_INVOCATION);
-    assert_eq!(gpu.workgroups_per_dispatch(), 1);
-
     let n_blocks = u64::from(WORKGROUP_SIZE) * 65_536 + 1_000;
     assert!(n_blocks.div_ceil(u64::from(WORKGROUP_SIZE)) > 65_535);
-    let pi::gpu::Plan {
-        per_invocation,
-        dispatches,
-        ..
-    } = gpu.plan(n_blocks);
-    assert!(per_invocation <= MAX_BLOCKS_PER_INVOCATION);
-    assert!(dispatches >= 4);
-
     let (seed, first, count) = (0x0123_4567_89ab_cdef, 5, 2 * n_blocks + 1);
-    assert_eq!(gpu_hits(&gpu, seed, first, count), Ok(reference(seed, first, count)));
+    let want = reference(seed, first, count);
+    for force_no_int64 in [false, true] {
+        let options = GpuOptions {
+            force_no_int64,
+            max_blocks_per_invocation: 70_000,
+            max_workgroups_per_dispatch: 1,
+            ..GpuOptions::default()
+        };
+        let Some(gpu) = backend("blocks_per_invocation_is_capped", options) else {
+            return;
+        };
+        assert_eq!(gpu.blocks_per_invocation(), MAX_BLOCKS_PER_INVOCATION);
+        assert_eq!(gpu.workgroups_per_dispatch(), 1);
+        let pi::gpu::Plan {
+            per_invocation,
+            dispatches,
+            ..
+        } = gpu.plan(n_blocks);
+        assert!(per_invocation <= MAX_BLOCKS_PER_INVOCATION);
+        assert!(dispatches >= 4);
+        assert_eq!(
+            gpu_hits(&gpu, seed, first, count),
+            Ok(want),
+            "int64: {}",
+            gpu.uses_int64()
+        );
+    }
 }
 
 /// A large run equals the sum of uneven pieces (each planned differently),
@@ -446,6 +453,17 @@ fn probe(test: &str, int64: bool, pairs: &[(u32, u32)]) -> Option<Vec<(u32, u32,
     Some(out.chunks_exact(4).map(|w| (w[0], w[1], w[2] == 1)).collect())
 }
 
+/// The rows of a file in `tests/data`: whitespace-separated integers, `#`
+/// comments.
+fn data_rows(name: &str) -> Vec<Vec<i128>> {
+    let path = common::root().join("tests/data").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| l.split_whitespace().map(|w| w.parse().expect("an integer")).collect())
+        .collect()
+}
+
 /// The largest `y` with `x*x + y*y < 2^64`.
 fn largest_hit_y(x: u32) -> u32 {
     let rest = u128::from(u64::MAX - u64::from(x) * u64::from(x));
@@ -498,6 +516,10 @@ fn edge_pairs() -> (Vec<(u32, u32)>, usize) {
         .collect();
     xs.extend((0..2000).map(|k| M - k));
     xs.extend(special);
+    // The points whose sums lie nearest to 2^64 (tests/data/edge_points.txt).
+    for row in data_rows("edge_points.txt") {
+        pairs.push((row[0] as u32, row[1] as u32));
+    }
     for x in xs {
         let y = largest_hit_y(x);
         pairs.extend([(x, y), (y, x)]);
@@ -538,6 +560,49 @@ fn shader_arithmetic_is_exact_at_the_edges() {
                 "{test}: mulhilo({a:#x}, {b:#x})"
             );
             assert_eq!(hit, stream::is_hit(a, b), "{test}: is_hit({a}, {b})");
+        }
+    }
+}
+
+/// The stream's samples with x == 0 or y == 0 (tests/data/edge_samples.txt)
+/// counted by both variants inside whole blocks on the device: the block
+/// alone, and a run of a few thousand samples around it with odd ends.
+#[test]
+fn both_variants_count_the_zero_coordinate_samples() {
+    let samples = data_rows("edge_samples.txt");
+    assert!(samples.iter().any(|r| r[2] == 0) && samples.iter().any(|r| r[3] == 0));
+    for force_no_int64 in [false, true] {
+        let options = GpuOptions {
+            force_no_int64,
+            ..GpuOptions::default()
+        };
+        let Some(gpu) = backend("both_variants_count_the_zero_coordinate_samples", options) else {
+            return;
+        };
+        if gpu.uses_int64() == force_no_int64 {
+            common::skip("both_variants_count_the_zero_coordinate_samples", "no SHADER_INT64");
+            continue;
+        }
+        for row in &samples {
+            let (seed, i, x, y, hit) = (row[0] as u64, row[1] as u64, row[2] as u32, row[3] as u32, row[4] == 1);
+            assert_eq!(stream::sample(seed, i), (x, y));
+            assert_eq!(stream::is_hit(x, y), hit);
+            let block = i & !1;
+            let both = stream::is_hit(x, y) as u64 + {
+                let (u, v) = stream::sample(seed, i ^ 1);
+                stream::is_hit(u, v) as u64
+            };
+            assert_eq!(
+                gpu_hits(&gpu, seed, block, 2),
+                Ok(both),
+                "seed {seed} block of sample {i}"
+            );
+            let first = block.saturating_sub(2001);
+            assert_eq!(
+                gpu_hits(&gpu, seed, first, 4001),
+                Ok(reference(seed, first, 4001)),
+                "seed {seed} around {i}"
+            );
         }
     }
 }
