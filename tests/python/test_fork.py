@@ -208,3 +208,18 @@ def test_many_thread_counts_leave_a_bounded_number_of_threads(capsys) -> None:
             f"\n[reliability] threads: {baseline} at start, {after_sweep} after 64 thread "
             f"counts, {after_close} after pi.close()"
         )
+
+
+@needs_fork
+def test_a_child_draws_other_seeds_than_its_parent() -> None:
+    result = run_script(
+        """
+        import json, pi
+
+        pi.estimate(10)  # draws a seed: the package now holds fresh ones in reserve
+        child = in_child(lambda: [pi.estimate(10)["seed"] for _ in range(3)])
+        parent = [pi.estimate(10)["seed"] for _ in range(3)]
+        print(json.dumps(len(set(child) | set(parent))))
+        """
+    )
+    assert result == 6
