@@ -1,9 +1,12 @@
 //! GPU throughput: samples per second of a warm `GpuBackend`.
 //!
 //! ```text
-//! cargo run --release --example gpu_throughput -- [--limbs] [--software] [COUNT ...]
+//! cargo run --release --example gpu_throughput -- [--limbs] [--software] [--workgroup-size N] [COUNT ...]
 //! ```
 //!
+//! `--limbs` forces the 16-bit-limb shader, `--software` accepts a software
+//! adapter (lavapipe), `--workgroup-size` sets the invocations per workgroup
+//! (a power of two from 32 to 1024; default 256).
 //! Prints the adapter, the shader variant and the best of three timings for
 //! each COUNT (default 1e9 and 1e10 samples), after a bit-exact check: the
 //! GPU's count of 1e8 samples against the sum of GPU pieces, and of 1e7
@@ -34,10 +37,17 @@ fn main() {
         ..GpuOptions::default()
     };
     let mut counts = Vec::new();
-    for arg in std::env::args().skip(1) {
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
         match arg.as_str() {
             "--limbs" => options.force_no_int64 = true,
             "--software" => options.allow_software = true,
+            "--workgroup-size" => {
+                options.workgroup_size = args.next().and_then(|n| n.parse().ok()).unwrap_or_else(|| {
+                    eprintln!("--workgroup-size needs a number");
+                    std::process::exit(2)
+                })
+            }
             _ => counts.push(parse_count(&arg)),
         }
     }
@@ -58,7 +68,12 @@ fn main() {
         }
     };
     println!("adapter: {}", gpu.describe());
-    println!("software: {}, int64 shader: {}", gpu.is_software(), gpu.uses_int64());
+    println!(
+        "software: {}, int64 shader: {}, workgroup size: {}",
+        gpu.is_software(),
+        gpu.uses_int64(),
+        gpu.workgroup_size()
+    );
     println!("setup: {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
 
     let seed = 0x0123_4567_89ab_cdef;
