@@ -95,14 +95,66 @@ impl From<RangeError> for Error {
     }
 }
 
+/// Counts the forks of this process's line: a `pthread_atfork` handler adds
+/// one in every child. Comparing it costs an atomic load per call, where a
+/// process id costs a system call.
+mod fork_watch {
+    use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+
+    static FORKS: AtomicU64 = AtomicU64::new(0);
+    static STATE: AtomicU8 = AtomicU8::new(UNSET);
+    const UNSET: u8 = 0;
+    const SETTING: u8 = 1;
+    const SET: u8 = 2;
+    const FAILED: u8 = 3;
+
+    #[cfg(unix)]
+    unsafe extern "C" {
+        fn pthread_atfork(
+            prepare: Option<extern "C" fn()>,
+            parent: Option<extern "C" fn()>,
+            child: Option<extern "C" fn()>,
+        ) -> i32;
+    }
+
+    #[cfg(unix)]
+    extern "C" fn in_child() {
+        FORKS.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Registers the handler on first use; whether it is in place. A thread
+    /// that finds another one registering gets `false` (and its engine
+    /// falls back on process ids) rather than waiting: a wait could be
+    /// inherited by a forked child and never end.
+    pub fn watching() -> bool {
+        match STATE.compare_exchange(UNSET, SETTING, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => {
+                #[cfg(unix)]
+                // SAFETY: registers a handler that only adds to an atomic.
+                let ok = unsafe { pthread_atfork(None, None, Some(in_child)) } == 0;
+                #[cfg(not(unix))]
+                let ok = true; // no fork() there
+                STATE.store(if ok { SET } else { FAILED }, Ordering::Release);
+                ok
+            }
+            Err(state) => state == SET,
+        }
+    }
+
+    /// Forks since the handler was registered, along this process's line.
+    pub fn forks() -> u64 {
+        FORKS.load(Ordering::Acquire)
+    }
+}
+
 /// What an engine holds per process. `fork()` copies an engine into the
 /// child without its threads (and the parent's locks in whatever state they
-/// were): the first call there sees a new process id and starts a fresh
+/// were): the first call there sees a new process and starts a fresh
 /// `PerProcess`, leaking the parent's, which cannot be joined or released
 /// from the child.
 struct PerProcess {
-    /// The process this state belongs to.
-    pid: u32,
+    /// The process this state belongs to (see [`Engine::process`]).
+    process: u64,
     /// The CPU backend, started on first use in this process.
     cpu: OnceLock<Result<CpuBackend, Error>>,
     /// Set when an `Auto` engine's GPU failed here; from then on it counts
@@ -111,9 +163,9 @@ struct PerProcess {
 }
 
 impl PerProcess {
-    fn new(pid: u32) -> Box<PerProcess> {
+    fn new(process: u64) -> Box<PerProcess> {
         Box::new(PerProcess {
-            pid,
+            process,
             cpu: OnceLock::new(),
             gpu_failure: OnceLock::new(),
         })
@@ -132,8 +184,13 @@ pub struct Engine {
     /// The state of the current process; replaced (the old one leaked) in
     /// a forked child. Never null; owned by the engine.
     state: AtomicPtr<PerProcess>,
-    /// The process that made the engine and its GPU device.
+    /// The process that made the engine and its GPU device: its id (for
+    /// messages), and its token (see [`Engine::process`]).
     home_pid: u32,
+    home: u64,
+    /// Whether [`fork_watch`] was in place when the engine was made: then
+    /// the process token is the fork count, else the process id.
+    watched: bool,
     /// Dropped only in the process that made it (see [`Drop`]).
     gpu: ManuallyDrop<Option<GpuBackend>>,
     /// What was asked for (after `PI_BACKEND`): only `Auto` falls back.
@@ -149,14 +206,14 @@ impl fmt::Debug for Engine {
 
 impl Drop for Engine {
     fn drop(&mut self) {
-        let here = std::process::id();
+        let here = self.process();
         let state = *self.state.get_mut();
         // SAFETY: `state` came from Box::into_raw and is released only here.
-        if unsafe { (*state).pid } == here {
+        if unsafe { (*state).process } == here {
             // SAFETY: as above; nothing else refers to it once the engine goes.
             drop(unsafe { Box::from_raw(state) });
         }
-        if self.home_pid == here {
+        if self.home == here {
             // SAFETY: dropped once, here, and never used again.
             unsafe { ManuallyDrop::drop(&mut self.gpu) };
         }
@@ -248,12 +305,19 @@ impl Engine {
         requested: Backend,
         forced: bool,
     ) -> Engine {
-        let pid = std::process::id();
+        let watched = fork_watch::watching();
+        let home = if watched {
+            fork_watch::forks()
+        } else {
+            u64::from(std::process::id())
+        };
         Engine {
             cpu_threads: cpu_threads as usize,
             cpu_kernel,
-            state: AtomicPtr::new(Box::into_raw(PerProcess::new(pid))),
-            home_pid: pid,
+            state: AtomicPtr::new(Box::into_raw(PerProcess::new(home))),
+            home_pid: std::process::id(),
+            home,
+            watched,
             gpu: ManuallyDrop::new(gpu),
             requested,
             forced,
@@ -264,12 +328,12 @@ impl Engine {
     /// child. Lock-free: a lock held by another thread at the fork would
     /// stay locked in the child for ever.
     fn state(&self) -> &PerProcess {
-        let here = std::process::id();
+        let here = self.process();
         let current = self.state.load(Ordering::Acquire);
         // SAFETY: never null; a state is freed only when the engine is
         // dropped (a replaced one is leaked), so it outlives `&self`.
         let state = unsafe { &*current };
-        if state.pid == here {
+        if state.process == here {
             return state;
         }
         let fresh = Box::into_raw(PerProcess::new(here));
@@ -291,7 +355,18 @@ impl Engine {
 
     /// Whether this call runs in a child forked after the engine was made.
     fn forked(&self) -> bool {
-        std::process::id() != self.home_pid
+        self.process() != self.home
+    }
+
+    /// A token of the current process: the number of forks it descends
+    /// from (one atomic load), or its id (a system call) when the fork
+    /// handler was not in place as the engine was made.
+    fn process(&self) -> u64 {
+        if self.watched {
+            fork_watch::forks()
+        } else {
+            u64::from(std::process::id())
+        }
     }
 
     /// The CPU backend, started on first use in this process (a GPU engine
