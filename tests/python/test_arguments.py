@@ -41,7 +41,12 @@ def test_numpy_uint64_at_the_top_of_its_range() -> None:
 
 @pytest.mark.parametrize("value", [np.bool_(True), np.bool_(False), True, False])
 def test_numpy_bool_is_a_bool(value) -> None:
-    assert pi.approximate_pi_gpu(1000, seed=42, fallback=value) == 3.176 or not value
+    try:
+        got = pi.approximate_pi_gpu(1000, seed=42, fallback=value)
+    except pi.NoDeviceError:
+        assert not value  # only fallback=False raises, and only without an adapter
+        return
+    assert got == 3.176
 
 
 @pytest.mark.parametrize(
