@@ -126,8 +126,8 @@ def threads(value: Any, name: str = "threads") -> int:
 
 def backend(value: Any, name: str = "backend") -> str:
     """A backend name: ``"auto"``, ``"cpu"`` or ``"gpu"``."""
-    if value in BACKENDS and type(value) is str:
-        return value
+    if isinstance(value, str) and value in BACKENDS:
+        return str(value)  # numpy.str_ too
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a str, not {type(value).__name__}")
     text = value if len(value) <= 40 else value[:40] + "..."

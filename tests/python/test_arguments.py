@@ -33,6 +33,10 @@ def test_numpy_integer_scalars_are_ints(kind) -> None:
     assert r["hits"] == pi.estimate(10, seed=42)["hits"]
 
 
+def test_a_numpy_str_is_a_backend_name() -> None:
+    assert pi.estimate(1000, seed=42, backend=np.str_("cpu"))["hits"] == 794
+
+
 def test_numpy_uint64_at_the_top_of_its_range() -> None:
     top = np.uint64(2**64 - 1)
     assert pi.estimate(1000, seed=top)["hits"] == 778
