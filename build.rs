@@ -1,46 +1,90 @@
-//! Writes `<target dir>/header.h`: the declarations of `include/pi.h` without
-//! preprocessor directives or comments, for the Python package.
+//! Writes what the Python package takes from the build: cffi declarations
+//! generated from `src/ffi.rs` into `<target dir>/header.h`, and copies of
+//! `include/pi.h` and of the browser page into `OUT_DIR`.
 //!
 //! maturin (`bindings = "cffi"`) feeds `<target dir>/header.h`, when it exists,
 //! verbatim to cffi's `cdef`, which cannot parse `#include`, include guards,
-//! `#ifdef __cplusplus` blocks or comments. So this script keeps only what
-//! `cdef` understands: `#define NAME <integer literal>` lines and the C
-//! declarations. It also copies `include/pi.h` verbatim to `OUT_DIR`, from
-//! where maturin puts it in the wheel, and copies the browser page (`web/*`)
-//! and its shader (`shaders/pi.wgsl`) there too, as `web/` and `shaders/`,
-//! which the wheel carries as `pi/web/` and `pi/shaders/` for `python -m pi
-//! web`. The Rust library itself depends on none of these copies.
+//! `#ifdef __cplusplus` blocks or comments. So the declarations come from
+//! cbindgen with the settings of `cbindgen.toml` (the ones that make
+//! `include/pi.h`) and every directive and comment turned off, leaving
+//! `#define NAME <integer literal>` lines and C declarations. maturin looks in
+//! the target directory cargo reports, `target/` even for a `--target`
+//! (cross or zig) build whose artifacts go to `target/<triple>/`; so the file
+//! goes there, and is rewritten whenever the ABI changes or the file is
+//! missing. `include/pi.h` is copied to `OUT_DIR`, from where maturin puts it
+//! in the wheel, and so are the browser page (`web/*`) and its shader
+//! (`shaders/pi.wgsl`), as `web/` and `shaders/`, which the wheel carries as
+//! `pi/web/` and `pi/shaders/` for `python -m pi web`. The Rust library
+//! itself depends on none of these files.
 
 use std::env;
-use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+/// The Rust source cbindgen reads: every export of the C ABI.
+const ABI_SOURCE: &str = "src/ffi.rs";
 const HEADER: &str = "include/pi.h";
+const CONFIG: &str = "cbindgen.toml";
 
 fn main() {
+    println!("cargo:rerun-if-changed={ABI_SOURCE}");
     println!("cargo:rerun-if-changed={HEADER}");
+    println!("cargo:rerun-if-changed={CONFIG}");
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
 
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
-    let source = match fs::read_to_string(manifest_dir.join(HEADER)) {
-        Ok(s) => s,
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR"));
+
+    // A verbatim copy of the committed header for the wheel (pyproject.toml
+    // includes it from OUT_DIR as pi/include/pi.h).
+    match fs::read_to_string(manifest_dir.join(HEADER)) {
+        Ok(header) => write_if_changed(&out_dir.join("pi.h"), &header),
+        Err(e) => println!("cargo:warning=cannot read {HEADER}: {e}; the Python package will lack it"),
+    }
+    copy_page(&manifest_dir, &out_dir);
+
+    let declarations = match cffi_declarations(&manifest_dir) {
+        Ok(text) => text,
         Err(e) => {
-            // Not fatal for Rust users; the Python build then lacks a header.
-            println!("cargo:warning=cannot read {HEADER}: {e}; not writing header.h for cffi");
+            // Not fatal for Rust users; a Python build then fails in cffi.
+            println!("cargo:warning=cannot generate the cffi declarations: {e}");
             return;
         }
     };
-    // A verbatim copy for the wheel (pyproject.toml includes it from OUT_DIR
-    // as pi/include/pi.h).
-    if let Some(out_dir) = env::var_os("OUT_DIR") {
-        write_if_changed(&Path::new(&out_dir).join("pi.h"), &source);
-        copy_page(&manifest_dir, Path::new(&out_dir));
-    }
-    let declarations = cffi_declarations(&source);
-    let target_dir = target_dir(&manifest_dir);
-    write_if_changed(&target_dir.join("header.h"), &declarations);
+    // Also in OUT_DIR, where tests/header.rs reads it.
+    write_if_changed(&out_dir.join("header.h"), &declarations);
+    let for_maturin = target_dir(&manifest_dir, &out_dir).join("header.h");
+    write_if_changed(&for_maturin, &declarations);
+    // A deleted or edited copy makes cargo run this script again.
+    println!("cargo:rerun-if-changed={}", for_maturin.display());
+}
+
+/// The declarations of `src/ffi.rs` as cffi's `cdef` reads them: cbindgen
+/// with `cbindgen.toml`, minus its header comment, include guard, includes,
+/// `extern "C"` guards and doc comments.
+fn cffi_declarations(manifest_dir: &Path) -> Result<String, String> {
+    let mut config = cbindgen::Config::from_file(manifest_dir.join(CONFIG))?;
+    config.header = None;
+    config.trailer = None;
+    config.autogen_warning = None;
+    config.include_version = false;
+    config.include_guard = None;
+    config.pragma_once = false;
+    config.includes.clear();
+    config.sys_includes.clear();
+    config.after_includes = None;
+    config.no_includes = true;
+    config.cpp_compat = false;
+    config.documentation = false;
+    let mut text = Vec::new();
+    cbindgen::Builder::new()
+        .with_src(manifest_dir.join(ABI_SOURCE))
+        .with_config(config)
+        .generate()
+        .map_err(|e| format!("cbindgen on {ABI_SOURCE}: {e}"))?
+        .write(&mut text);
+    String::from_utf8(text).map_err(|e| format!("cbindgen wrote non-UTF-8 text: {e}"))
 }
 
 /// Copies the files of `web/` and `shaders/pi.wgsl` to `out_dir/web/` and
@@ -81,117 +125,29 @@ fn write_if_changed(path: &Path, text: &str) {
     }
 }
 
-/// The directory cargo puts its artifacts in (where maturin looks): an
-/// absolute `CARGO_TARGET_DIR`; else the ancestor of `OUT_DIR` that holds
-/// cargo's `CACHEDIR.TAG`; else a relative `CARGO_TARGET_DIR` (cargo reads it
-/// from the directory it was started in, usually the manifest's); else
-/// `<manifest dir>/target`.
-fn target_dir(manifest_dir: &Path) -> PathBuf {
+/// The target directory cargo reports (`cargo metadata`'s
+/// `target_directory`, where maturin looks): an absolute `CARGO_TARGET_DIR`;
+/// else the folder above `OUT_DIR` =
+/// `<target dir>/[<triple>/]<profile>/build/<pkg>-<hash>/out`, skipping the
+/// `<triple>` folder of a `--target` build; else a relative
+/// `CARGO_TARGET_DIR` below the manifest's folder; else `<manifest>/target`.
+fn target_dir(manifest_dir: &Path, out_dir: &Path) -> PathBuf {
     let from_env = env::var_os("CARGO_TARGET_DIR")
         .filter(|d| !d.is_empty())
         .map(PathBuf::from);
     if let Some(dir) = from_env.as_ref().filter(|d| d.is_absolute()) {
         return dir.clone();
     }
-    if let Some(out_dir) = env::var_os("OUT_DIR") {
-        // OUT_DIR = <target>/[<triple>/]<profile>/build/<pkg>-<hash>/out
-        if let Some(dir) = Path::new(&out_dir)
-            .ancestors()
-            .skip(1)
-            .find(|d| d.join("CACHEDIR.TAG").is_file())
-        {
+    let triple = env::var("TARGET").unwrap_or_default();
+    if let Some(profile_parent) = out_dir.ancestors().nth(4) {
+        let dir = if profile_parent.file_name().is_some_and(|n| n == triple.as_str()) {
+            profile_parent.parent().unwrap_or(profile_parent)
+        } else {
+            profile_parent
+        };
+        if dir.join("CACHEDIR.TAG").is_file() {
             return dir.to_path_buf();
         }
     }
     manifest_dir.join(from_env.unwrap_or_else(|| PathBuf::from("target")))
-}
-
-/// `header` without comments, `#include`s, include guards and
-/// `#ifdef __cplusplus` blocks; `#define NAME <integer literal>` lines stay.
-fn cffi_declarations(header: &str) -> String {
-    let text = strip_comments(header);
-    let mut out = String::from("/* Generated by build.rs from include/pi.h for cffi; do not edit. */\n");
-    let mut skip_depth = 0usize; // > 0 inside an `#ifdef __cplusplus` block
-    let mut blank = true;
-    for line in text.lines() {
-        let trimmed = line.trim();
-        if let Some(directive) = trimmed.strip_prefix('#') {
-            let mut words = directive.split_whitespace();
-            let name = words.next().unwrap_or("");
-            let rest: Vec<&str> = words.collect();
-            match name {
-                "if" | "ifdef" | "ifndef" => {
-                    if skip_depth > 0 || (name == "ifdef" && rest.first() == Some(&"__cplusplus")) {
-                        skip_depth += 1;
-                    }
-                }
-                "endif" => skip_depth = skip_depth.saturating_sub(1),
-                "define" if skip_depth == 0 => match rest.as_slice() {
-                    [_, value] if is_integer_literal(value) => {
-                        writeln!(out, "#define {} {value}", rest[0]).expect("writing to a String");
-                        blank = false;
-                    }
-                    [_] => {} // an include guard's `#define PI_H`
-                    _ => println!("cargo:warning=header.h for cffi: skipping `{trimmed}` (not an integer literal)"),
-                },
-                "include" | "define" | "else" | "elif" => {}
-                _ => println!("cargo:warning=header.h for cffi: skipping `{trimmed}`"),
-            }
-            continue;
-        }
-        if skip_depth > 0 {
-            continue;
-        }
-        if trimmed.is_empty() {
-            if !blank {
-                out.push('\n');
-            }
-            blank = true;
-        } else {
-            out.push_str(line.trim_end());
-            out.push('\n');
-            blank = false;
-        }
-    }
-    out
-}
-
-/// `text` with `/* */` and `//` comments removed (the header has no string
-/// literals). A block comment's line breaks are kept.
-fn strip_comments(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    loop {
-        let block = rest.find("/*");
-        let line = rest.find("//");
-        match (block, line) {
-            (Some(b), l) if l.is_none_or(|l| b < l) => {
-                out.push_str(&rest[..b]);
-                let after = &rest[b + 2..];
-                let end = after.find("*/").map_or(after.len(), |e| e + 2);
-                out.extend(after[..end].chars().filter(|&c| c == '\n'));
-                rest = &after[end..];
-            }
-            (_, Some(l)) => {
-                out.push_str(&rest[..l]);
-                rest = &rest[l..];
-                rest = &rest[rest.find('\n').unwrap_or(rest.len())..];
-            }
-            _ => {
-                out.push_str(rest);
-                return out;
-            }
-        }
-    }
-}
-
-/// A C integer literal cffi's `cdef` accepts: decimal or hex, an optional
-/// sign and `u`/`l` suffixes.
-fn is_integer_literal(s: &str) -> bool {
-    let s = s.strip_prefix('-').unwrap_or(s);
-    let s = s.trim_end_matches(['u', 'U', 'l', 'L']);
-    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        Some(hex) => !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit()),
-        None => !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()),
-    }
 }
