@@ -6,10 +6,14 @@
 ! The same rules as pi.h: every function returning a status returns PI_OK
 ! or a PI_ERROR_* code; the caller allocates every array; the only
 ! library-side allocation is the engine, released by pi_engine_free.
-! Strings come back through pi_last_error and pi_describe, which wrap the
-! C calls and trim the result.
+! Strings come back through pi_last_error, pi_describe and
+! pi_library_version, which wrap the C calls and trim the result.
+!
+! Written by hand; tests/header.rs checks that its constants and C bindings
+! match pi.h.
 module pi
-  use, intrinsic :: iso_c_binding, only: c_int32_t, c_int64_t, c_size_t, c_ptr, c_char
+  use, intrinsic :: iso_c_binding, only: c_int32_t, c_int64_t, c_size_t, c_ptr, c_char, &
+    c_f_pointer, c_associated
   implicit none
   private
 
@@ -31,7 +35,7 @@ module pi
   public :: pi_engine_new, pi_engine_free, pi_engine_backend, pi_engine_describe
   public :: pi_count_hits, pi_count_hits_batched, pi_last_error_message, pi_library_abi_version
   public :: pi_version
-  public :: pi_last_error, pi_describe
+  public :: pi_last_error, pi_describe, pi_library_version
 
   ! Fortran has no unsigned integers: seed, first, count, batch_size,
   ! n_batches and hits are integer(c_int64_t) holding the same 64 bits
@@ -105,10 +109,18 @@ module pi
       integer(c_int32_t) :: pi_library_abi_version
     end function
 
-    ! const char *pi_version(void); a static NUL-terminated string.
+    ! const char *pi_version(void); a static NUL-terminated string:
+    ! pi_library_version() returns it as a Fortran string.
     function pi_version() bind(C, name="pi_version")
       import :: c_ptr
       type(c_ptr) :: pi_version
+    end function
+
+    ! The C library's strlen, to measure the string pi_version() points to.
+    function c_strlen(s) bind(C, name="strlen")
+      import :: c_size_t, c_ptr
+      type(c_ptr), value :: s
+      integer(c_size_t) :: c_strlen
     end function
   end interface
 
@@ -131,6 +143,22 @@ contains
     integer(c_size_t) :: n
     n = pi_engine_describe(engine, buf, size(buf, kind=c_size_t))
     text = from_c(buf, n)
+  end function
+
+  ! The library version, "MAJOR.MINOR.PATCH".
+  function pi_library_version() result(text)
+    character(len=:), allocatable :: text
+    type(c_ptr) :: p
+    character(kind=c_char), pointer :: chars(:)
+    integer(c_size_t) :: n
+    p = pi_version()
+    if (.not. c_associated(p)) then
+      text = ""
+      return
+    end if
+    n = c_strlen(p)
+    call c_f_pointer(p, chars, [n + 1])
+    text = from_c(chars, n)
   end function
 
   function from_c(buf, n) result(s)

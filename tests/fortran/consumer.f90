@@ -10,6 +10,7 @@ program consumer
   integer(c_int32_t) :: status
 
   call check(pi_library_abi_version() == PI_ABI_VERSION, "abi version")
+  call check(index(pi_library_version(), ".") > 1, "version")
 
   engine = c_null_ptr
   status = pi_engine_new(PI_BACKEND_CPU, 0_c_int32_t, engine)
@@ -40,6 +41,8 @@ program consumer
   status = pi_engine_new(9_c_int32_t, 0_c_int32_t, other)
   call check(status == PI_ERROR_INVALID_ARGUMENT, "unknown backend")
   call check(index(pi_last_error(), "backend") > 0, "message names backend")
+  status = pi_engine_new(PI_BACKEND_CPU, PI_MAX_CPU_THREADS + 1, other)
+  call check(status == PI_ERROR_INVALID_ARGUMENT, "too many threads")
 
   call pi_engine_free(engine)
   print '(a)', "Fortran consumer: all checks passed"
