@@ -68,10 +68,11 @@ from ._errors import DeviceError, NoDeviceError
 
 
 def _version() -> str:
+    """The installed distribution's version (Cargo.toml's), else the library's."""
     try:
         from importlib.metadata import PackageNotFoundError, version
 
-        return version("pi")
+        return version("pi-montecarlo")
     except (ImportError, PackageNotFoundError):
         from ._lib import ffi, lib
 
