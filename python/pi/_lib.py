@@ -2,15 +2,18 @@
 
 The library is the Rust cdylib bundled in the package, wrapped by maturin in
 an out-of-line ABI-mode cffi module: no compiler and no header parsing at
-import. The environment variable ``PI_LIBRARY``, when set, names another
-build of the library (e.g. ``target/release/libpi.so``) to load instead,
-through the same declarations. The library is never closed.
+import; maturin names the library for the platform (``.so``, ``.dylib``,
+``.dll``). The environment variable ``PI_LIBRARY``, when set, names another
+build of the library (``target/release/libpi.so``; ``libpi.dylib`` on macOS,
+``pi.dll`` on Windows) to load instead, through the same declarations. The
+library is never closed.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from typing import Any, NoReturn
 
 from ._errors import DeviceError, NoDeviceError
@@ -30,6 +33,12 @@ LIBRARY_ENV = "PI_LIBRARY"
 
 #: The ABI this Python code is written against (``PI_ABI_VERSION`` of ``pi.h``).
 _EXPECTED_ABI = 1
+
+#: Where ``cargo build --release`` puts the library on this platform.
+_BUILT_LIBRARY = {
+    "win32": r"target\release\pi.dll",
+    "darwin": "target/release/libpi.dylib",
+}.get(sys.platform, "target/release/libpi.so")
 
 _REINSTALL = "reinstall the package with `pip install .` from the pi source tree"
 
@@ -64,7 +73,7 @@ def _load() -> tuple[Any, Any, str]:
         except OSError as e:
             raise ImportError(
                 f"pi: cannot load {LIBRARY_ENV}={override!r} ({e}); point {LIBRARY_ENV} at a "
-                f"built library (e.g. target/release/libpi.so after `cargo build --release`) "
+                f"built library (e.g. {_BUILT_LIBRARY} after `cargo build --release`) "
                 f"or unset it to use the bundled one"
             ) from e
         fix = f"rebuild it (`cargo build --release`), point {LIBRARY_ENV} elsewhere, or unset it"

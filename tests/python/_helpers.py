@@ -20,6 +20,11 @@ NO_GPU_ENV = {
 }
 
 
+#: Marks a test that needs POSIX signals (SIGINT to a child, SIGKILL): it
+#: skips, with this reason in the summary, on Windows.
+posix_only = pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals (not on Windows)")
+
+
 def require_all() -> bool:
     """``PI_REQUIRE_ALL=1``: a missing GPU fails the GPU tests instead of skipping them."""
     return os.environ.get("PI_REQUIRE_ALL", "") not in ("", "0")

@@ -15,7 +15,7 @@ import time
 import pytest
 
 import pi
-from _helpers import DATA, NO_GPU_ENV, child_env, cli
+from _helpers import DATA, NO_GPU_ENV, child_env, cli, posix_only
 from pi.__main__ import COMMANDS, main
 
 
@@ -190,6 +190,7 @@ def test_plot_without_matplotlib(capsys, monkeypatch, tmp_path) -> None:
     assert not (tmp_path / "x.png").exists()
 
 
+@posix_only
 def test_ctrl_c_stops_quickly() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "pi", "1e13", "--backend", "cpu"],

@@ -22,7 +22,7 @@ import time
 import pytest
 
 import pi
-from _helpers import NO_GPU_ENV, cli, require_all
+from _helpers import NO_GPU_ENV, cli, posix_only, require_all
 
 try:
     import distributed
@@ -208,6 +208,7 @@ def test_bad_worker_environment_raised_as_is() -> None:
         assert_idle(client)
 
 
+@posix_only
 def test_worker_killed_mid_run(client) -> None:
     """A worker process killed mid-run: its pieces run again elsewhere, same count."""
     n = 16 * SLOW_PIECE + 12_345
