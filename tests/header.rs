@@ -114,7 +114,8 @@ fn cffi_declarations_hold_the_abi_and_nothing_cffi_rejects() {
     assert!(decl.contains("typedef struct pi_engine pi_engine;"));
 }
 
-/// `NAME = VALUE` of the Fortran module's `parameter` lines.
+/// `NAME = VALUE` of the Fortran module's `parameter` lines (a kind suffix
+/// such as `_c_int64_t` dropped).
 fn fortran_constants(module: &str) -> BTreeMap<String, String> {
     module
         .lines()
@@ -122,7 +123,11 @@ fn fortran_constants(module: &str) -> BTreeMap<String, String> {
         .filter(|l| !l.starts_with('!') && l.to_ascii_lowercase().contains(", parameter"))
         .filter_map(|l| l.split_once("::"))
         .filter_map(|(_, rest)| rest.split_once('='))
-        .map(|(name, value)| (name.trim().to_string(), value.trim().to_string()))
+        .map(|(name, value)| {
+            let value = value.trim();
+            let value = value.split_once('_').map_or(value, |(digits, _kind)| digits);
+            (name.trim().to_string(), value.to_string())
+        })
         .collect()
 }
 
