@@ -104,18 +104,39 @@ export async function serve({
   };
 }
 
-/** Ends a child we started (SIGTERM, then SIGKILL after a second) and waits for it. */
+/**
+ * Ends a child we started (SIGTERM, then SIGKILL after a second) and waits for it. A child
+ * spawned `detached` leads its own process group, and the whole group gets the signals.
+ */
 export function stop(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  const signal = (name) => {
+    try {
+      if (child.pid && isGroupLeader(child)) process.kill(-child.pid, name);
+      else child.kill(name);
+    } catch {
+      // Already gone.
+    }
+  };
+  const exited = child.exitCode !== null || child.signalCode !== null;
+  if (exited) {
+    signal("SIGKILL"); // helpers of an exited leader
+    return Promise.resolve();
+  }
   return new Promise((resolvePromise) => {
-    const kill = setTimeout(() => child.kill("SIGKILL"), 1000);
+    const kill = setTimeout(() => signal("SIGKILL"), 1000);
     child.once("exit", () => {
       clearTimeout(kill);
-      resolvePromise();
+      signal("SIGKILL");
+      // Give the killed helpers a moment to go before the caller removes their files.
+      setTimeout(resolvePromise, 200);
     });
-    child.kill("SIGTERM");
+    signal("SIGTERM");
   });
 }
+
+/** Children spawned with `detached: true` (marked by launch) lead their own process group. */
+const groupLeaders = new WeakSet();
+const isGroupLeader = (child) => groupLeaders.has(child);
 
 /** Flags for every Chromium we start (shared NOTES). */
 const BASE_FLAGS = [
@@ -131,6 +152,19 @@ const BASE_FLAGS = [
 ];
 
 /**
+ * Removes a Chromium profile folder. Chromium's helper processes may still write to it for a
+ * moment after the browser exits, so removal is retried; a leftover temporary folder is not
+ * a test failure.
+ */
+function removeProfile(profile) {
+  try {
+    rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  } catch (e) {
+    console.error(`# could not remove ${profile}: ${e.message}`);
+  }
+}
+
+/**
  * Starts Chromium (with WebGPU's SwiftShader adapter when `webgpu` is true, with no WebGPU
  * adapter otherwise, plus any `extraFlags`) and attaches to it. Returns {browser, close}.
  */
@@ -138,10 +172,13 @@ export async function launch({ webgpu, extraFlags = [] }) {
   const { chromium } = await import("playwright-core");
   const profile = mkdtempSync(join(tmpdir(), "pi-web-chromium-"));
   const flags = [...BASE_FLAGS, `--user-data-dir=${profile}`, ...(webgpu ? ["--enable-unsafe-webgpu"] : []), ...extraFlags];
+  // Its own process group, so that stop() ends its helper processes with it.
   const child = spawn(chromiumPath(), [...flags, "about:blank"], {
+    detached: true,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR || profile },
   });
+  groupLeaders.add(child);
   child.stdout.on("data", () => {});
   child.stderr.setEncoding("utf8");
   let browser;
@@ -151,7 +188,7 @@ export async function launch({ webgpu, extraFlags = [] }) {
     browser = await chromium.connectOverCDP(m[1], { timeout: 30_000 });
   } catch (e) {
     await stop(child);
-    rmSync(profile, { recursive: true, force: true });
+    removeProfile(profile);
     throw e;
   }
   return {
@@ -159,7 +196,7 @@ export async function launch({ webgpu, extraFlags = [] }) {
     async close() {
       await browser.close().catch(() => {});
       await stop(child);
-      rmSync(profile, { recursive: true, force: true });
+      removeProfile(profile);
     },
   };
 }
