@@ -99,12 +99,11 @@ def approximate_pi_gpu(
     seed_ = _checks.seed(seed)
     if not fallback_:
         return 4.0 * get_engine("gpu", 0).count_hits(seed_, 0, n) / n
-    cpu = get_engine("cpu", 0)
     try:
         gpu = get_engine("gpu", 0)
     except NoDeviceError:
-        return 4.0 * cpu.count_hits(seed_, 0, n) / n
-    return 4.0 * gpu.count_hits(seed_, 0, n, fallback=cpu) / n
+        return 4.0 * get_engine("cpu", 0).count_hits(seed_, 0, n) / n
+    return 4.0 * gpu.count_hits(seed_, 0, n, fallback="cpu") / n
 
 
 def estimate(

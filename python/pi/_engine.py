@@ -104,13 +104,13 @@ class Engine:
         first: int,
         count: int,
         on_progress: ProgressHook = None,
-        fallback: Engine | None = None,
+        fallback: str | None = None,
     ) -> int:
         """Hits of samples ``first .. first + count - 1``, counted in pieces.
 
-        With ``fallback`` (an engine), a ``DeviceError`` in a piece drops this
-        engine from the cache and counts that piece and the rest on
-        ``fallback``: the same count.
+        With ``fallback`` (a backend name), a ``DeviceError`` in a piece drops
+        this engine from the cache and counts that piece and the rest on the
+        default engine of ``fallback``: the same count.
         """
         if count <= self.piece and on_progress is None and fallback is None:
             return self.count_small(seed, first, count)
@@ -125,10 +125,10 @@ class Engine:
                 try:
                     check(status)
                 except DeviceError:
-                    if fallback is None or engine is fallback:
+                    if fallback is None or engine is not self:
                         raise
                     forget(engine)
-                    engine = fallback
+                    engine = get_engine(fallback, 0)
                     continue
             engine._measured(piece, time.perf_counter() - start)
             hits += int(out[0])
