@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -73,5 +74,24 @@ def cli(
         text=True,
         env=child_env(env),
         timeout=timeout,
+        cwd=DATA,
+    )
+
+
+def _default_sigint() -> None:
+    # Python ignores SIGINT when started with it ignored (a background job of a
+    # non-interactive shell): give the child the default disposition.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def start_python(*args: str) -> subprocess.Popen[str]:
+    """Starts ``python ARGS`` (from a neutral folder, text pipes) that Ctrl-C can reach."""
+    return subprocess.Popen(
+        [sys.executable, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=child_env(),
+        preexec_fn=_default_sigint if os.name == "posix" else None,
         cwd=DATA,
     )

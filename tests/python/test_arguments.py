@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import time
 from typing import Any
 
@@ -13,7 +11,7 @@ import numpy as np
 import pytest
 
 import pi
-from _helpers import DATA, child_env
+from _helpers import posix_only, start_python
 from pi import _checks, _engine, _lib, _result
 from pi._errors import DeviceError
 
@@ -186,6 +184,7 @@ def test_fallback_finishes_a_failed_run_on_the_cpu(monkeypatch) -> None:
         pi.approximate_pi_gpu(10**6, seed=42, fallback=False)
 
 
+@posix_only
 def test_ctrl_c_stops_a_huge_out_none_request_at_once() -> None:
     # 2**30 batches of 2**17 samples: an 8 GiB array that would take hours to fill.
     code = (
@@ -196,16 +195,7 @@ def test_ctrl_c_stops_a_huge_out_none_request_at_once() -> None:
         "except KeyboardInterrupt:\n"
         "    print('interrupted', flush=True)\n"
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=child_env(),
-        # A child started with SIGINT ignored (a background job) would ignore it.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-        cwd=DATA,
-    )
+    proc = start_python("-c", code)
     try:
         assert proc.stdout is not None and proc.stdout.readline() == "start\n"
         time.sleep(1.5)

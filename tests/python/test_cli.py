@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 import sys
 import time
 
 import pytest
 
 import pi
-from _helpers import DATA, NO_GPU_ENV, child_env, cli, posix_only
+from _helpers import NO_GPU_ENV, cli, posix_only, start_python
 from pi.__main__ import COMMANDS, main
 
 
@@ -192,17 +191,7 @@ def test_plot_without_matplotlib(capsys, monkeypatch, tmp_path) -> None:
 
 @posix_only
 def test_ctrl_c_stops_quickly() -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pi", "1e13", "--backend", "cpu"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=child_env(),
-        # Python ignores SIGINT when started with it ignored (a background job of
-        # a non-interactive shell): give the child the default disposition.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-        cwd=DATA,
-    )
+    proc = start_python("-m", "pi", "1e13", "--backend", "cpu")
     time.sleep(1.0)
     assert proc.poll() is None, "the run ended before it was interrupted"
     sent = time.monotonic()
