@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -29,7 +30,13 @@ def server() -> Iterator[str]:
     )
     try:
         assert proc.stdout is not None
-        line = proc.stdout.readline()  # the child prints its address first, flushed
+        # The child prints its address first, flushed; a watchdog ends a child that does not.
+        watchdog = threading.Timer(60, proc.kill)
+        watchdog.start()
+        try:
+            line = proc.stdout.readline()
+        finally:
+            watchdog.cancel()
         assert line.startswith("Serving the pi page at http://127.0.0.1:"), (
             line + proc.stderr.read() if proc.poll() is not None else line
         )

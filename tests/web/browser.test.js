@@ -8,6 +8,8 @@ import { browserUnavailable, launch, requirePart, runPage, serve, skipUnless } f
 import { pythonHits } from "./_reference.js";
 
 const U64_MAX = (1n << 64n) - 1n;
+/** Every hook ends in time too: starting or stopping Chromium and the server. */
+const HOOK = { timeout: 90_000 };
 const WHY = await browserUnavailable();
 
 /** Runs with hits known from the library (SPEC, issue) and odd ends checked against Python. */
@@ -49,11 +51,11 @@ function pageSuite(name, { webgpu, backend }) {
       requirePart(WHY);
       server = await serve();
       chrome = await launch({ webgpu });
-    });
+    }, HOOK);
     after(async () => {
       await chrome?.close();
       await server?.close();
-    });
+    }, HOOK);
 
     /** Loads a query, asserts it gave a result (not an error) and returns it. */
     async function result(q, ms = 60_000) {
@@ -256,11 +258,11 @@ describe("page on lavapipe through ANGLE (WebGPU compatibility mode)", skipUnles
     requirePart(LAVAPIPE_WHY);
     server = await serve();
     chrome = await launch({ webgpu: true, extraFlags: ["--use-angle=vulkan", "--use-webgpu-adapter=opengles"] });
-  });
+  }, HOOK);
   after(async () => {
     await chrome?.close();
     await server?.close();
-  });
+  }, HOOK);
 
   test("reference runs and odd ends give the library's hits on a non-fallback adapter", { timeout: 180_000 }, async () => {
     const want = pythonHits(ODD_ENDS);
