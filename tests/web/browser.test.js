@@ -222,6 +222,25 @@ function pageSuite(name, { webgpu, backend }) {
         assert.equal(r.hits, String(want));
       });
 
+      test("without navigator.gpu the page counts in JavaScript and says why", { timeout: 60_000 }, async () => {
+        const page = await chrome.browser.contexts()[0].newPage();
+        await page.addInitScript(() => {
+          Object.defineProperty(Navigator.prototype, "gpu", { get: () => undefined, configurable: true });
+        });
+        await page.goto(url(query(U64_MAX, (1n << 33n) - 3n, 1001n)));
+        await page.waitForFunction(() => window.piResult || window.piError, null, { timeout: 50_000, polling: 100 });
+        const state = await page.evaluate(() => ({
+          result: window.piResult,
+          note: document.querySelector("#error").textContent,
+          hasGpu: "gpu" in navigator && navigator.gpu !== undefined,
+        }));
+        await page.close();
+        assert.equal(state.hasGpu, false);
+        assert.equal(state.result.backend, "js");
+        assert.equal(state.result.hits, "791");
+        assert.match(state.note, /no WebGPU \(navigator\.gpu\); counting in JavaScript/);
+      });
+
       test("backend=js on a WebGPU browser counts in JavaScript", { timeout: 60_000 }, async () => {
         const { result: r, page } = await runPage(chrome.browser, url(query(42n, 0n, 1000n, "&backend=js")));
         await page.close();
