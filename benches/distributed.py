@@ -10,8 +10,10 @@ process (all cores), then of ``pi.distributed.estimate`` on a ``LocalCluster``
 of 1 and 2 worker processes (one task at a time each, the cores shared out
 between them), or on the cluster at ``--scheduler``; then the cost of one
 piece (Dask's per-task overhead), from a run of many tiny pieces. Each row is
-the best of ``--repeat`` runs, with the spread across them (worst / best - 1);
-the machine's load average is printed before and after. Every distributed
+the best of ``--repeat`` runs, with the spread across them (worst / best - 1)
+and the samples per CPU-second that this process and the workers used (a
+shared machine lowers it much less than the wall-clock rate); the machine's
+load average is printed before and after. Every distributed
 count is checked against the single-process one. Cluster start-up is timed
 apart and not counted in the throughput.
 """
@@ -37,6 +39,7 @@ import distributed  # noqa: E402
 
 import pi  # noqa: E402
 import pi.distributed as pd  # noqa: E402
+from pi._bench import cpu_model  # noqa: E402
 
 SEED = 2024
 
@@ -45,13 +48,28 @@ def count(text: str) -> int:
     return int(Decimal(text.replace("_", "")))
 
 
-def best(runs: int, fn):
-    """The fastest of ``runs`` calls of ``fn()``: (result, its seconds, spread), where
-    the spread is the slowest run's seconds over the fastest's, minus 1."""
-    results = [fn() for _ in range(runs)]
+def best(runs: int, fn, cpu_clock):
+    """The fastest of ``runs`` calls of ``fn()``: (result, its seconds, spread, CPU
+    seconds), where the spread is the slowest run's seconds over the fastest's, minus
+    1, and the CPU seconds are the fewest any run used by ``cpu_clock()``."""
+    results, cpu = [], []
+    for _ in range(runs):
+        before = cpu_clock()
+        results.append(fn())
+        cpu.append(cpu_clock() - before)
     fastest = min(results, key=lambda r: r["seconds"])
     slowest = max(r["seconds"] for r in results)
-    return fastest, fastest["seconds"], slowest / fastest["seconds"] - 1
+    return fastest, fastest["seconds"], slowest / fastest["seconds"] - 1, min(cpu)
+
+
+def cluster_cpu_clock(client):
+    """CPU seconds used so far by this process (the client, and a LocalCluster's
+    scheduler) and by every worker process."""
+
+    def clock() -> float:
+        return time.process_time() + sum(client.run(time.process_time).values())
+
+    return clock
 
 
 def spread(value: float) -> str:
@@ -77,8 +95,10 @@ def measure_cluster(client, label, n, piece_size, threads, repeat, reference, ba
     workers = len(client.scheduler_info()["workers"])
     # Warm up: every worker makes its engine (and imports pi) once.
     pd.estimate(workers * 4, SEED, client, 1, threads=threads)
-    result, seconds, runs_spread = best(
-        repeat, lambda: pd.estimate(n, SEED, client, piece_size, threads=threads)
+    result, seconds, runs_spread, cpu = best(
+        repeat,
+        lambda: pd.estimate(n, SEED, client, piece_size, threads=threads),
+        cluster_cpu_clock(client),
     )
     assert result["hits"] == reference, (result["hits"], reference)
     print(
@@ -90,6 +110,7 @@ def measure_cluster(client, label, n, piece_size, threads, repeat, reference, ba
             f"{seconds:.3f}",
             spread(runs_spread),
             rate(n, seconds),
+            rate(n, cpu),
             f"{baseline / seconds:.2f}x",
         ),
         flush=True,
@@ -99,8 +120,10 @@ def measure_cluster(client, label, n, piece_size, threads, repeat, reference, ba
 def piece_cost(client, label, pieces, threads) -> None:
     """Seconds per piece of a run of ``pieces`` pieces of 1000 samples (~1 µs of work)."""
     pd.estimate(pieces, SEED, client, 1000, threads=threads)  # warm up
-    _, seconds, runs_spread = best(
-        3, lambda: pd.estimate(pieces * 1000, SEED, client, 1000, threads=threads)
+    _, seconds, runs_spread, cpu = best(
+        3,
+        lambda: pd.estimate(pieces * 1000, SEED, client, 1000, threads=threads),
+        cluster_cpu_clock(client),
     )
     workers = len(client.scheduler_info()["workers"])
     print(
@@ -111,6 +134,7 @@ def piece_cost(client, label, pieces, threads) -> None:
             f"{seconds:.3f}",
             spread(runs_spread),
             f"{seconds / pieces * 1e3:.2f} ms",
+            f"{cpu / pieces * 1e3:.2f} ms",
             f"{pieces / seconds:.0f}",
         ),
         flush=True,
@@ -140,20 +164,20 @@ def main() -> int:
     cores = os.cpu_count() or 1
 
     print(
-        f"machine: {platform.machine()}, {cores} cores, {platform.processor() or '?'}; "
+        f"machine: {platform.machine()}, {cores} cores, {cpu_model()}; "
         f"Python {platform.python_version()}, pi {pi.__version__}, "
         f"dask.distributed {importlib.metadata.version('distributed')}"
     )
     print(f"command: {' '.join([os.path.basename(sys.executable), *sys.argv])}")
     print(f"load average before: {load()}")
-    single, base_seconds, base_spread = best(
-        args.repeat, lambda: pi.estimate(n, SEED, backend="cpu")
+    single, base_seconds, base_spread, base_cpu = best(
+        args.repeat, lambda: pi.estimate(n, SEED, backend="cpu"), time.process_time
     )
     reference = single["hits"]
     print(f"samples per run: {n:.4g}, seed {SEED}, best of {args.repeat}\n")
     header = ("setup", "workers", "piece size", "pieces", "seconds", "spread", "samples/s")
-    print(row(*header, "vs 1 process"))
-    print(row(*["---"] * 8))
+    print(row(*header, "per CPU-s", "vs 1 process"))
+    print(row(*["---"] * 9))
     print(
         row(
             f"1 process, CPU backend ({single['device']})",
@@ -163,6 +187,7 @@ def main() -> int:
             f"{base_seconds:.3f}",
             spread(base_spread),
             rate(n, base_seconds),
+            rate(n, base_cpu),
             "1.00x",
         ),
         flush=True,
@@ -190,8 +215,9 @@ def main() -> int:
                 client, label, n, args.piece_size, threads, args.repeat, reference, base_seconds
             )
         print("\nCost per piece (pieces of 1000 samples, ~1 µs of counting each):\n")
-        print(row("setup", "workers", "pieces", "seconds", "spread", "per piece", "pieces/s"))
-        print(row(*["---"] * 7))
+        header = ("setup", "workers", "pieces", "seconds", "spread", "per piece")
+        print(row(*header, "CPU per piece", "pieces/s"))
+        print(row(*["---"] * 8))
         for label, client, _cluster, threads in clients:
             piece_cost(client, label.split(",")[0], args.overhead_pieces, threads)
         if setups:
