@@ -29,7 +29,7 @@ against (``Limit``):
   so a ratio above 1 means the core ran above that clock: the notes give the
   clock each CPU figure implies at the bound;
 - the GPU against its estimated ceiling where one is known
-  (``GPU_CEILINGS``, the arithmetic is in the README).
+  (``GPU_CEILINGS``, the arithmetic is in docs/gpu-performance.md).
 
 Each backend is swept over n = 1e2, 3e2, 1e3, ... up to ``--max-n``; a sweep
 stops early when one call would take longer than a time cap. The table shows
@@ -75,10 +75,9 @@ CYCLES_PER_SAMPLE = {"avx512": 2.1}
 #: What a NumPy ratio compares with.
 NUMPY_BASIS = "NumPy float64 at the same n (past the end of its sweep: at its largest n)"
 #: Estimated ceilings (samples per second) of known cards, by a text in the
-#: adapter's name: integer multiply throughput of the int64 shader (README,
-#: "Performance": 132 SMs x 64 lanes x 1.98 GHz, 24 multiplies and about 40
-#: other integer operations per block of 2 samples).
-GPU_CEILINGS = {"H200": 3.5e11}
+#: adapter's name: the card's integer issue rate over the int64 shader's
+#: operations per sample (docs/gpu-performance.md: H200, 1.67e13 / 37).
+GPU_CEILINGS = {"H200": 4.5e11}
 
 
 @dataclass
@@ -388,7 +387,11 @@ def gpu_ceiling(device: str) -> Limit | None:
     """The estimated ceiling of a known card, found by its name in ``device``."""
     for name, rate in GPU_CEILINGS.items():
         if name in device:
-            return Limit(f"{name} ceiling", rate, f"{name}: estimated ceiling {rate:.3g} (README)")
+            return Limit(
+                f"{name} ceiling",
+                rate,
+                f"{name}: estimated ceiling {rate:.3g} (docs/gpu-performance.md)",
+            )
     return None
 
 
