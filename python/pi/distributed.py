@@ -81,17 +81,17 @@ class ClusterError(RuntimeError):
 def _count_piece(seed: int, first: int, count: int, backend: str, threads: int) -> tuple:
     """Hits of samples ``first .. first + count - 1`` of ``seed``, on this worker.
 
-    Runs on a Dask worker; returns ``(hits, backend used, device, worker address)``.
+    Runs on a Dask worker, through the worker's ``pi.estimate``; returns ``(hits,
+    backend used, device, worker address)``.
     """
-    from pi import _engine
+    import pi
 
-    engine = _engine.get_engine(backend, threads)
-    hits = engine.count_hits(seed, first, count)
+    result = pi.estimate(count, seed=seed, backend=backend, threads=threads, first=first)
     try:
         address = _dd.get_worker().address
     except ValueError:  # not in a worker (called directly)
         address = "local"
-    return hits, engine.backend, engine.describe(), address
+    return result["hits"], result["backend"], result["device"], address
 
 
 # --- the client side ------------------------------------------------------------------------
