@@ -828,24 +828,19 @@ def write_plot(results: dict[str, Any], path: str) -> str | None:
 # --- the command ---------------------------------------------------------------------------
 
 
-def _positive_int(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more: {text!r}")
-    return n
+def _ranged(convert: Callable[[str], Any], low: float, high: float, what: str) -> Callable:
+    """An option's parser: ``convert(text)`` (``int``, ``float``) within ``low .. high``."""
 
+    def parse(text: str) -> Any:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be {low} to {high}: {text!r}")
+        return value
 
-def _clock(text: str) -> float:
-    try:
-        ghz = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.1 <= ghz <= 10:
-        raise argparse.ArgumentTypeError(f"a clock in GHz, 0.1 to 10: {text!r}")
-    return ghz
+    return parse
 
 
 def add_arguments(parser: argparse.ArgumentParser, count: Callable[[str], int]) -> None:
@@ -857,7 +852,7 @@ def add_arguments(parser: argparse.ArgumentParser, count: Callable[[str], int]) 
     parser.add_argument("--json", metavar="FILE", help="write the results as JSON")
     parser.add_argument(
         "--repeat",
-        type=_positive_int,
+        type=_ranged(int, 1, 10**6, "an integer"),
         default=None,
         metavar="K",
         help="timed repeats, best kept (3)",
@@ -871,7 +866,7 @@ def add_arguments(parser: argparse.ArgumentParser, count: Callable[[str], int]) 
     )
     parser.add_argument(
         "--cpu-ghz",
-        type=_clock,
+        type=_ranged(float, 0.1, 10, "a number of GHz"),
         default=None,
         metavar="GHZ",
         help="the core clock of the CPU's instruction bound (default: from /proc/cpuinfo)",

@@ -201,9 +201,11 @@ def test_without_numpy_and_matplotlib(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (["--repeat", "0"], "--repeat"),
-        (["--cpu-ghz", "0"], "--cpu-ghz"),
-        (["--cpu-ghz", "x"], "--cpu-ghz"),
+        (["--repeat", "0"], "--repeat: must be 1 to 1000000"),
+        (["--repeat", "x"], "--repeat: not an integer"),
+        (["--cpu-ghz", "0"], "--cpu-ghz: must be 0.1 to 10"),
+        (["--cpu-ghz", "nan"], "--cpu-ghz: must be 0.1 to 10"),
+        (["--cpu-ghz", "x"], "--cpu-ghz: not a number"),
     ],
 )
 def test_bad_options(args: list[str], words: str) -> None:
