@@ -179,36 +179,8 @@ class Series:
 # --- timing --------------------------------------------------------------------------------
 
 
-def time_calls(
-    loop: Callable[[int], Any], repeat: int, target: float
-) -> tuple[list[float], list[float], int, Any]:
-    """Times ``loop(k)``, which makes ``k`` calls and returns the last result.
-
-    One warm-up call, then (when it was short) a timed call to choose how many
-    calls make one repeat of about ``target`` seconds, then ``repeat`` timed
-    repeats. Returns (seconds per call of each repeat, CPU seconds of the
-    process per call of each repeat, calls per repeat, last result).
-    """
-    clock = time.perf_counter
-    start = clock()
-    result = loop(1)  # warm-up: engine, thread pool, shader, caches
-    once = clock() - start
-    if once < target:
-        start = clock()
-        result = loop(1)
-        once = clock() - start
-    number = max(1, min(10**7, int(target / max(once, 1e-8))))
-    times, cpu_times = [], []
-    for _ in range(max(1, repeat)):
-        cpu_start, start = time.process_time(), clock()
-        result = loop(number)
-        times.append((clock() - start) / number)
-        cpu_times.append((time.process_time() - cpu_start) / number)
-    return times, cpu_times, number, result
-
-
-def measure(fn: Callable[[], Any], n: int, repeat: int, target: float) -> Point:
-    """The point of ``fn`` (one call of n samples); its hits when it returns an int."""
+def _repeat(fn: Callable[[], Any]) -> Callable[[int], Any]:
+    """``loop(k)``: ``k`` calls of ``fn``, returning the last result."""
 
     def loop(number: int) -> Any:
         result = None
@@ -216,8 +188,62 @@ def measure(fn: Callable[[], Any], n: int, repeat: int, target: float) -> Point:
             result = fn()
         return result
 
-    times, cpu_times, calls, result = time_calls(loop, repeat, target)
-    return Point.of(n, times, calls, result if isinstance(result, int) else None, cpu_times)
+    return loop
+
+
+def calls_per_repeat(loop: Callable[[int], Any], target: float) -> tuple[int, Any]:
+    """One warm-up call (engine, thread pool, shader, caches), then, when it was short,
+    a timed call to choose how many calls make one repeat of about ``target`` seconds.
+    Returns (calls per repeat, the last result)."""
+    clock = time.perf_counter
+    start = clock()
+    result = loop(1)
+    once = clock() - start
+    if once < target:
+        start = clock()
+        result = loop(1)
+        once = clock() - start
+    return max(1, min(10**7, int(target / max(once, 1e-8)))), result
+
+
+def time_repeat(loop: Callable[[int], Any], number: int) -> tuple[float, float, Any]:
+    """One timed repeat: (seconds per call, CPU seconds of the process per call, result)."""
+    cpu_start, start = time.process_time(), time.perf_counter()
+    result = loop(number)
+    seconds = (time.perf_counter() - start) / number
+    return seconds, (time.process_time() - cpu_start) / number, result
+
+
+def measure_together(
+    fns: dict[str, Callable[[], Any]], n: int, repeat: int, target: float
+) -> dict[str, Point]:
+    """The point of each ``fn`` (one call of n samples; its hits when it returns an int),
+    timed in turn within every repeat, so that a change of machine load hits them alike."""
+    loops = {name: _repeat(fn) for name, fn in fns.items()}
+    numbers = {name: calls_per_repeat(loop, target)[0] for name, loop in loops.items()}
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    cpu_times: dict[str, list[float]] = {name: [] for name in fns}
+    results: dict[str, Any] = {}
+    for _ in range(max(1, repeat)):
+        for name, loop in loops.items():
+            seconds, cpu, results[name] = time_repeat(loop, numbers[name])
+            times[name].append(seconds)
+            cpu_times[name].append(cpu)
+    return {
+        name: Point.of(
+            n,
+            times[name],
+            numbers[name],
+            results[name] if isinstance(results[name], int) else None,
+            cpu_times[name],
+        )
+        for name in fns
+    }
+
+
+def measure(fn: Callable[[], Any], n: int, repeat: int, target: float) -> Point:
+    """The point of ``fn`` (one call of n samples); its hits when it returns an int."""
+    return measure_together({"fn": fn}, n, repeat, target)["fn"]
 
 
 def grid(max_n: int, mantissas: tuple[int, ...], start: int = 100) -> list[int]:
@@ -427,19 +453,23 @@ def make_series(settings: Settings, np: Any, cores: int, gpu_device: str | None)
 def measure_small_calls(
     settings: Settings, np: Any, log: Callable[[str], None]
 ) -> list[tuple[str, str, Point, Point | None]]:
-    """``approximate_pi_cpu(n)`` and NumPy at each n of ``SMALL_NS``, then the C call at the
-    first: ``(name, label, point, NumPy's point at that n)`` each."""
+    """``approximate_pi_cpu(n)`` and NumPy at each n of ``SMALL_NS``, and the C call at the
+    first, timed in turn: ``(name, label, point, NumPy's point at that n)`` each."""
     repeat = max(settings.repeat, SMALL_REPEAT)
     measured = []
     for n in SMALL_NS:
         log(f"small calls, n = {format_n(n)}\n")
-        numpy = None if np is None else measure(numpy_counter(np, n), n, repeat, settings.target)
-        api = measure(lambda n=n: pi.approximate_pi_cpu(n, seed=SEED), n, repeat, settings.target)
-        measured.append((f"small-{n}", f"pi.approximate_pi_cpu({n})", api, numpy))
-    n = SMALL_NS[0]
-    numpy = measured[0][3]
-    c_call = measure(c_counter(n), n, repeat, settings.target)
-    measured.append((f"c-call-{n}", f"lib.pi_count_hits(.., {n}) (cffi)", c_call, numpy))
+        fns = {"api": lambda n=n: pi.approximate_pi_cpu(n, seed=SEED)}
+        if n == SMALL_NS[0]:
+            fns["c"] = c_counter(n)
+        if np is not None:
+            fns["numpy"] = numpy_counter(np, n)
+        points = measure_together(fns, n, repeat, settings.target)
+        numpy = points.get("numpy")
+        measured.append((f"small-{n}", f"pi.approximate_pi_cpu({n})", points["api"], numpy))
+        if "c" in points:
+            label = f"lib.pi_count_hits(.., {n}) (cffi)"
+            measured.append((f"c-call-{n}", label, points["c"], numpy))
     return measured
 
 

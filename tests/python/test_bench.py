@@ -283,3 +283,18 @@ def test_small_call_goal(ratio: float, verdict: str) -> None:
         + ", ".join(f"{1 / ratio:.2f}x at n = {_bench.format_n(n)}" for n in _bench.SMALL_NS)
         + f" of NumPy's time (goal: at most 0.5x): {verdict}"
     ]
+
+
+def test_measure_together_interleaves() -> None:
+    calls: list[str] = []
+
+    def make(name: str, result: object):
+        return lambda: calls.append(name) or result
+
+    points = _bench.measure_together({"a": make("a", 7), "b": make("b", 1.5)}, 10, 3, 0.0)
+    # a warm-up call each, then one call each per repeat, in turn
+    assert calls == ["a", "b"] + ["a", "b"] * 3
+    assert points["a"].hits == 7 and points["b"].hits is None
+    for p in points.values():
+        assert p.n == 10 and p.repeats == 3 and p.calls == 1
+        assert 0 < p.seconds <= p.median <= p.worst
