@@ -9,6 +9,10 @@
 # that need an optional system part (a Vulkan driver, gfortran, valgrind,
 # Chromium) skip with a visible reason; PI_REQUIRE_ALL=1
 # turns those skips into failures (.ci/run sets it).
+#
+# PI_TEST_WHEEL=FILE.whl tests that wheel instead of a build of the source
+# tree: it goes into a cleared venv, and ruff and pytest run with no cargo or
+# rustc on PATH (.ci/run passes the wheel .ci/wheel built).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,15 +28,24 @@ cargo clippy --all-targets --quiet -- -D warnings
 step "cargo test"
 cargo test --quiet
 
-step "pip install '.[test]' into $venv"
-python3 -m venv "$venv"
+if [ -n "${PI_TEST_WHEEL:-}" ]; then
+    step "pip install $PI_TEST_WHEEL[test] into a cleared $venv"
+    python3 -m venv --clear "$venv"
+    package="$PI_TEST_WHEEL[test]"
+    run_py() { bash .ci/without-rust "$@"; }
+else
+    step "pip install '.[test]' into $venv"
+    python3 -m venv "$venv"
+    package=".[test]"
+    run_py() { "$@"; }
+fi
 "$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install --quiet ".[test]"
+"$venv/bin/python" -m pip install --quiet "$package"
 step "ruff"
-"$venv/bin/ruff" check python tests/python
-"$venv/bin/ruff" format --check python tests/python
+run_py "$venv/bin/ruff" check python tests/python
+run_py "$venv/bin/ruff" format --check python tests/python
 step "pytest"
-"$venv/bin/python" -m pytest
+run_py "$venv/bin/python" -m pytest
 
 # The browser page: Node's test runner drives Chromium (playwright-core from the
 # committed package-lock.json). Without Node the step skips visibly; under
