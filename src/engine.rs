@@ -99,7 +99,8 @@ impl From<RangeError> for Error {
 /// one in every child. Comparing it costs an atomic load per call, where a
 /// process id costs a system call.
 mod fork_watch {
-    use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
+    use std::time::{Duration, Instant};
 
     static FORKS: AtomicU64 = AtomicU64::new(0);
     static STATE: AtomicU8 = AtomicU8::new(UNSET);
@@ -107,6 +108,12 @@ mod fork_watch {
     const SETTING: u8 = 1;
     const SET: u8 = 2;
     const FAILED: u8 = 3;
+    /// Set while a fork() is being prepared: no new GPU setup starts.
+    static FORKING: AtomicBool = AtomicBool::new(false);
+    /// Threads setting up or releasing a GPU device right now.
+    static GPU_SETUPS: AtomicUsize = AtomicUsize::new(0);
+    /// The longest a fork() waits for GPU setups to finish.
+    const MAX_WAIT: Duration = Duration::from_secs(10);
 
     #[cfg(unix)]
     unsafe extern "C" {
@@ -117,21 +124,40 @@ mod fork_watch {
         ) -> i32;
     }
 
+    /// Before fork(): waits (bounded) until no thread is inside the GPU
+    /// driver's setup, whose loader and driver locks a child would inherit
+    /// held for ever.
     #[cfg(unix)]
-    extern "C" fn in_child() {
-        FORKS.fetch_add(1, Ordering::AcqRel);
+    extern "C" fn prepare() {
+        FORKING.store(true, Ordering::SeqCst);
+        let start = Instant::now();
+        while GPU_SETUPS.load(Ordering::SeqCst) != 0 && start.elapsed() < MAX_WAIT {
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 
-    /// Registers the handler on first use; whether it is in place. A thread
-    /// that finds another one registering gets `false` (and its engine
-    /// falls back on process ids) rather than waiting: a wait could be
-    /// inherited by a forked child and never end.
+    #[cfg(unix)]
+    extern "C" fn in_parent() {
+        FORKING.store(false, Ordering::SeqCst);
+    }
+
+    #[cfg(unix)]
+    extern "C" fn in_child() {
+        FORKS.fetch_add(1, Ordering::SeqCst);
+        GPU_SETUPS.store(0, Ordering::SeqCst);
+        FORKING.store(false, Ordering::SeqCst);
+    }
+
+    /// Registers the handlers on first use; whether they are in place. A
+    /// thread that finds another one registering gets `false` (and its
+    /// engine falls back on process ids) rather than waiting: a wait could
+    /// be inherited by a forked child and never end.
     pub fn watching() -> bool {
         match STATE.compare_exchange(UNSET, SETTING, Ordering::AcqRel, Ordering::Acquire) {
             Ok(_) => {
                 #[cfg(unix)]
-                // SAFETY: registers a handler that only adds to an atomic.
-                let ok = unsafe { pthread_atfork(None, None, Some(in_child)) } == 0;
+                // SAFETY: registers handlers that touch only atomics (and sleep).
+                let ok = unsafe { pthread_atfork(Some(prepare), Some(in_parent), Some(in_child)) } == 0;
                 #[cfg(not(unix))]
                 let ok = true; // no fork() there
                 STATE.store(if ok { SET } else { FAILED }, Ordering::Release);
@@ -141,9 +167,35 @@ mod fork_watch {
         }
     }
 
-    /// Forks since the handler was registered, along this process's line.
+    /// Forks since the handlers were registered, along this process's line.
     pub fn forks() -> u64 {
         FORKS.load(Ordering::Acquire)
+    }
+
+    /// Held while a GPU device is set up or released: a fork() in another
+    /// thread waits for it to drop (see [`prepare`]).
+    pub struct GpuSetup(());
+
+    impl GpuSetup {
+        /// Waits while a fork() is being prepared, then holds forks off.
+        pub fn begin() -> GpuSetup {
+            loop {
+                while FORKING.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                GPU_SETUPS.fetch_add(1, Ordering::SeqCst);
+                if !FORKING.load(Ordering::SeqCst) {
+                    return GpuSetup(());
+                }
+                GPU_SETUPS.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+    }
+
+    impl Drop for GpuSetup {
+        fn drop(&mut self) {
+            GPU_SETUPS.fetch_sub(1, Ordering::SeqCst);
+        }
     }
 }
 
@@ -214,6 +266,7 @@ impl Drop for Engine {
             drop(unsafe { Box::from_raw(state) });
         }
         if self.home == here {
+            let _setup = self.gpu.is_some().then(fork_watch::GpuSetup::begin);
             // SAFETY: dropped once, here, and never used again.
             unsafe { ManuallyDrop::drop(&mut self.gpu) };
         }
@@ -269,10 +322,14 @@ impl Engine {
             None => (backend, false),
         };
         let kernel = Kernel::from_env().map_err(Error::InvalidArgument)?;
-        let gpu = match backend {
-            Backend::Cpu => None,
-            Backend::Gpu => Some(GpuBackend::new(true)?),
-            Backend::Auto => GpuBackend::new(false).ok(),
+        fork_watch::watching();
+        let gpu = {
+            let _setup = fork_watch::GpuSetup::begin();
+            match backend {
+                Backend::Cpu => None,
+                Backend::Gpu => Some(GpuBackend::new(true)?),
+                Backend::Auto => GpuBackend::new(false).ok(),
+            }
         };
         let engine = Engine::assemble(gpu, cpu_threads, kernel, backend, forced);
         if engine.gpu.is_none() {

@@ -74,3 +74,17 @@ fn fork_while_other_threads_count_and_make_engines() {
     assert!(out.contains("ok threads"), "{out}");
     report("C: 5 forks while two threads count and make engines: every child exact, none hung");
 }
+
+/// The same while the other thread makes AUTO engines, so that forks land
+/// while it looks for a GPU adapter (inside the Vulkan loader and driver,
+/// whose locks a child must not inherit held): the library holds a fork
+/// off until that setup is done, and the child makes its own AUTO engine.
+#[test]
+fn fork_while_another_thread_looks_for_a_gpu() {
+    if !have("cc") {
+        return;
+    }
+    let out = fork_case("threads-auto", false);
+    assert!(out.contains("ok threads-auto"), "{out}");
+    report("C: 5 forks while another thread makes AUTO engines (GPU discovery): every child exact, none hung");
+}

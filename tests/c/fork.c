@@ -1,7 +1,7 @@
 /*
  * fork() after an engine is made: the child gets the exact counts, or a GPU
  * engine's PI_ERROR_DEVICE within two seconds, and never hangs. Usage:
- * fork CASE, CASE one of cpu, auto, gpu, threads. Prints "ok CASE"
+ * fork CASE, CASE one of cpu, auto, gpu, threads, threads-auto. Prints "ok CASE"
  * and exits 0 when every check passed. Each child runs under alarm() and
  * the parent kills it after 30 s, so a hang fails instead of blocking.
  * Built and run by tests/fork.rs.
@@ -128,6 +128,7 @@ static int child_counts(void) {
     check_counts(engine, "inherited engine, again");
     if (pi_engine_backend(engine) != PI_BACKEND_CPU) fail("backend in the child is not the CPU");
     check_new_engine(PI_BACKEND_CPU, "new CPU engine");
+    check_new_engine(PI_BACKEND_AUTO, "new AUTO engine");
     pi_engine_free(engine); /* must not wait for the parent's threads */
     return failures;
 }
@@ -155,6 +156,7 @@ static int child_gpu(void) {
 }
 
 static volatile sig_atomic_t stop;
+static int32_t maker_backend = PI_BACKEND_CPU;
 
 /* Counts on the shared engine without pause (keeping its pool busy). */
 static void *busy_counter(void *arg) {
@@ -172,7 +174,7 @@ static void *engine_maker(void *arg) {
     (void)arg;
     while (!stop) {
         pi_engine *e = NULL;
-        if (pi_engine_new(PI_BACKEND_CPU, 2, &e) != PI_OK) {
+        if (pi_engine_new(maker_backend, 2, &e) != PI_OK) {
             fail("engine maker");
             continue;
         }
@@ -220,8 +222,13 @@ int main(int argc, char **argv) {
         ok = in_child(name, child_gpu);
     } else if (strcmp(name, "threads") == 0) {
         ok = forks_under_load();
+    } else if (strcmp(name, "threads-auto") == 0) {
+        /* The other thread makes AUTO engines: a fork may land while it
+         * looks for a GPU adapter (in the Vulkan loader and driver). */
+        maker_backend = PI_BACKEND_AUTO;
+        ok = forks_under_load();
     } else {
-        fprintf(stderr, "usage: fork cpu|auto|gpu|threads\n");
+        fprintf(stderr, "usage: fork cpu|auto|gpu|threads|threads-auto\n");
         return 2;
     }
     /* The parent's engine still works after the fork. */
