@@ -29,9 +29,13 @@ module pi
   integer(c_int32_t), parameter, public :: PI_BACKEND_CPU = 1
   integer(c_int32_t), parameter, public :: PI_BACKEND_GPU = 2
 
+  integer(c_int32_t), parameter, public :: PI_GPU_DEFAULT = -2
+  integer(c_int32_t), parameter, public :: PI_GPU_ALL = -1
+
   integer(c_int32_t), parameter, public :: PI_MAX_CPU_THREADS = 1024
   integer(c_int64_t), parameter, public :: PI_GPU_MIN_SAMPLES = 65536_c_int64_t
 
+  public :: pi_engine_new_on, pi_gpu_list
   public :: pi_engine_new, pi_engine_free, pi_engine_backend, pi_engine_describe
   public :: pi_count_hits, pi_count_hits_batched, pi_last_error_message, pi_library_abi_version
   public :: pi_version
@@ -49,6 +53,25 @@ module pi
       integer(c_int32_t), value :: cpu_threads
       type(c_ptr), intent(out) :: engine_out
       integer(c_int32_t) :: pi_engine_new
+    end function
+
+    ! int32_t pi_engine_new_on(int32_t backend, uint32_t cpu_threads, int32_t gpu,
+    !                          pi_engine **engine_out);
+    function pi_engine_new_on(backend, cpu_threads, gpu, engine_out) bind(C, name="pi_engine_new_on")
+      import :: c_int32_t, c_ptr
+      integer(c_int32_t), value :: backend
+      integer(c_int32_t), value :: cpu_threads
+      integer(c_int32_t), value :: gpu
+      type(c_ptr), intent(out) :: engine_out
+      integer(c_int32_t) :: pi_engine_new_on
+    end function
+
+    ! size_t pi_gpu_list(char *buf, size_t buf_len);
+    function pi_gpu_list(buf, buf_len) bind(C, name="pi_gpu_list")
+      import :: c_size_t, c_char
+      character(kind=c_char), dimension(*) :: buf
+      integer(c_size_t), value :: buf_len
+      integer(c_size_t) :: pi_gpu_list
     end function
 
     ! void pi_engine_free(pi_engine *engine);

@@ -68,6 +68,16 @@
 // Any GPU adapter, software ones included; PI_ERROR_NO_DEVICE if none.
 #define PI_BACKEND_GPU 2
 
+// `gpu` of `pi_engine_new_on`: the GPUs the environment variable `PI_GPU`
+// names (`all` or an index), the best adapter when it is unset; what
+// `pi_engine_new` does.
+#define PI_GPU_DEFAULT -2
+
+// `gpu` of `pi_engine_new_on`: every hardware GPU, each run shared in
+// proportion to their measured speed (where there is none, the best
+// software adapter for PI_BACKEND_GPU).
+#define PI_GPU_ALL -1
+
 // An engine: a backend made once (thread pool, GPU device and pipeline) and
 // reused by every call. Opaque; made by `pi_engine_new`, released by
 // `pi_engine_free`.
@@ -92,6 +102,31 @@ extern "C" {
 // # Safety
 // `engine_out` is NULL or points to writable storage for one pointer.
 int32_t pi_engine_new(int32_t backend, uint32_t cpu_threads, pi_engine **engine_out);
+
+// `pi_engine_new` on chosen GPUs: `gpu` is an adapter index (0, 1, ...:
+// the order `pi_gpu_list` prints), PI_GPU_ALL (every hardware GPU sharing
+// each run) or PI_GPU_DEFAULT (as `pi_engine_new`: what `PI_GPU` says).
+// `gpu` matters only when the engine uses a GPU. An index past the last
+// adapter is PI_ERROR_NO_DEVICE for PI_BACKEND_GPU (an AUTO engine then
+// counts on the CPU); a `gpu` below PI_GPU_DEFAULT, or a bad `PI_GPU`, is
+// PI_ERROR_INVALID_ARGUMENT. Otherwise as `pi_engine_new`.
+//
+// # Safety
+// `engine_out` is NULL or points to writable storage for one pointer.
+int32_t pi_engine_new_on(int32_t backend,
+                         uint32_t cpu_threads,
+                         int32_t gpu,
+                         pi_engine **engine_out);
+
+// Writes the GPU adapters, one line each (`index: name (API, driver,
+// device type)`, newline-terminated, best first: hardware before
+// software), into `buf` like `pi_engine_describe`, and returns the full
+// length. No adapter: "" and 0. The indices are those of
+// `pi_engine_new_on` and `PI_GPU`.
+//
+// # Safety
+// `buf` is NULL or has `buf_len` writable bytes.
+size_t pi_gpu_list(char *buf, size_t buf_len);
 
 // Releases an engine made by `pi_engine_new`. NULL is a no-op. The engine
 // must not be in use by another thread, nor used again. Freeing it twice,

@@ -2,7 +2,7 @@
 //! back from a failing GPU to the CPU when the caller asked for `Auto`.
 
 use crate::cpu::{CpuBackend, Kernel};
-use crate::gpu::{GpuBackend, GpuError};
+use crate::gpu::{GpuBackend, GpuError, GpuSelection, Gpus};
 use crate::stream::{Batches, RangeError, Run};
 use std::fmt;
 use std::mem::ManuallyDrop;
@@ -244,7 +244,7 @@ pub struct Engine {
     /// the process token is the fork count, else the process id.
     watched: bool,
     /// Dropped only in the process that made it (see [`Drop`]).
-    gpu: ManuallyDrop<Option<GpuBackend>>,
+    gpu: ManuallyDrop<Option<Gpus>>,
     /// What was asked for (after `PI_BACKEND`): only `Auto` falls back.
     requested: Backend,
     forced: bool,
@@ -312,6 +312,12 @@ impl Engine {
     /// variable, when set, replaces `backend`; `PI_CPU_KERNEL` forces the
     /// CPU kernel.
     pub fn new(backend: Backend, cpu_threads: u32) -> Result<Engine, Error> {
+        Engine::new_on(backend, cpu_threads, None)
+    }
+
+    /// [`Engine::new`] on the GPUs `gpus` names; `None`: those `PI_GPU`
+    /// names (the best adapter when it is unset).
+    pub fn new_on(backend: Backend, cpu_threads: u32, gpus: Option<GpuSelection>) -> Result<Engine, Error> {
         if cpu_threads > MAX_CPU_THREADS {
             return Err(Error::InvalidArgument(format!(
                 "cpu_threads = {cpu_threads} is more than {MAX_CPU_THREADS} (0 means one per core)"
@@ -322,13 +328,17 @@ impl Engine {
             None => (backend, false),
         };
         let kernel = Kernel::from_env().map_err(Error::InvalidArgument)?;
+        let selection = match gpus {
+            Some(s) => s,
+            None => GpuSelection::from_env().map_err(Error::InvalidArgument)?,
+        };
         fork_watch::watching();
         let gpu = {
             let _setup = fork_watch::GpuSetup::begin();
             match backend {
                 Backend::Cpu => None,
-                Backend::Gpu => Some(GpuBackend::new(true)?),
-                Backend::Auto => GpuBackend::new(false).ok(),
+                Backend::Gpu => Some(Gpus::new(selection, true)?),
+                Backend::Auto => Gpus::new(selection, false).ok(),
             }
         };
         let engine = Engine::assemble(gpu, cpu_threads, kernel, backend, forced);
@@ -345,9 +355,14 @@ impl Engine {
     /// [`MAX_CPU_THREADS`] CPU threads are started, with the kernel
     /// [`Kernel::detect`] finds.
     pub fn with_gpu(gpu: GpuBackend, cpu_threads: u32, fallback: bool) -> Engine {
+        Engine::with_gpus(Gpus::one(gpu), cpu_threads, fallback)
+    }
+
+    /// [`Engine::with_gpu`] with several GPU backends sharing each run.
+    pub fn with_gpus(gpus: Gpus, cpu_threads: u32, fallback: bool) -> Engine {
         let requested = if fallback { Backend::Auto } else { Backend::Gpu };
         Engine::assemble(
-            Some(gpu),
+            Some(gpus),
             cpu_threads.min(MAX_CPU_THREADS),
             Kernel::detect(),
             requested,
@@ -355,13 +370,7 @@ impl Engine {
         )
     }
 
-    fn assemble(
-        gpu: Option<GpuBackend>,
-        cpu_threads: u32,
-        cpu_kernel: Kernel,
-        requested: Backend,
-        forced: bool,
-    ) -> Engine {
+    fn assemble(gpu: Option<Gpus>, cpu_threads: u32, cpu_kernel: Kernel, requested: Backend, forced: bool) -> Engine {
         let watched = fork_watch::watching();
         let home = if watched {
             fork_watch::forks()
@@ -446,14 +455,19 @@ impl Engine {
 
     /// The GPU, unless this engine has none, has given it up, or runs in a
     /// forked child (a device does not survive `fork()`).
-    fn live_gpu(&self) -> Option<&GpuBackend> {
+    fn live_gpu(&self) -> Option<&Gpus> {
         let gpu = self.gpu.as_ref()?;
         (!self.forked() && self.state().gpu_failure.get().is_none()).then_some(gpu)
     }
 
-    /// The GPU backend this engine holds, if any (even after giving it up).
-    pub fn gpu_backend(&self) -> Option<&GpuBackend> {
+    /// The GPUs this engine holds, if any (even after giving them up).
+    pub fn gpus(&self) -> Option<&Gpus> {
         self.gpu.as_ref()
+    }
+
+    /// The (first) GPU backend this engine holds, if any (even after giving it up).
+    pub fn gpu_backend(&self) -> Option<&GpuBackend> {
+        self.gpu.as_ref().map(Gpus::first)
     }
 
     /// The backend in use now: `Cpu` or `Gpu`, never `Auto`.
@@ -499,7 +513,7 @@ impl Engine {
 
     /// The GPU that should count a run of `count` samples, or `None` for the
     /// CPU. A `Gpu` engine in a forked child has lost its device: an error.
-    fn gpu_for(&self, count: u64) -> Result<Option<&GpuBackend>, Error> {
+    fn gpu_for(&self, count: u64) -> Result<Option<&Gpus>, Error> {
         if count <= GPU_MIN_SAMPLES {
             return Ok(None);
         }

@@ -6,6 +6,7 @@
 #![allow(non_camel_case_types)]
 
 use crate::engine::{Backend, Engine, Error};
+use crate::gpu::GpuSelection;
 use std::cell::RefCell;
 use std::ffi::{CStr, c_char};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -45,6 +46,15 @@ pub const PI_BACKEND_AUTO: i32 = 0;
 pub const PI_BACKEND_CPU: i32 = 1;
 /// Any GPU adapter, software ones included; PI_ERROR_NO_DEVICE if none.
 pub const PI_BACKEND_GPU: i32 = 2;
+
+/// `gpu` of `pi_engine_new_on`: the GPUs the environment variable `PI_GPU`
+/// names (`all` or an index), the best adapter when it is unset; what
+/// `pi_engine_new` does.
+pub const PI_GPU_DEFAULT: i32 = -2;
+/// `gpu` of `pi_engine_new_on`: every hardware GPU, each run shared in
+/// proportion to their measured speed (where there is none, the best
+/// software adapter for PI_BACKEND_GPU).
+pub const PI_GPU_ALL: i32 = -1;
 
 /// An engine: a backend made once (thread pool, GPU device and pipeline) and
 /// reused by every call. Opaque; made by `pi_engine_new`, released by
@@ -190,6 +200,27 @@ unsafe fn copy_out(s: &str, buf: *mut c_char, buf_len: usize) -> usize {
 /// `engine_out` is NULL or points to writable storage for one pointer.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn pi_engine_new(backend: i32, cpu_threads: u32, engine_out: *mut *mut pi_engine) -> i32 {
+    // SAFETY: the caller's guarantee is passed on.
+    unsafe { pi_engine_new_on(backend, cpu_threads, PI_GPU_DEFAULT, engine_out) }
+}
+
+/// `pi_engine_new` on chosen GPUs: `gpu` is an adapter index (0, 1, ...:
+/// the order `pi_gpu_list` prints), PI_GPU_ALL (every hardware GPU sharing
+/// each run) or PI_GPU_DEFAULT (as `pi_engine_new`: what `PI_GPU` says).
+/// `gpu` matters only when the engine uses a GPU. An index past the last
+/// adapter is PI_ERROR_NO_DEVICE for PI_BACKEND_GPU (an AUTO engine then
+/// counts on the CPU); a `gpu` below PI_GPU_DEFAULT, or a bad `PI_GPU`, is
+/// PI_ERROR_INVALID_ARGUMENT. Otherwise as `pi_engine_new`.
+///
+/// # Safety
+/// `engine_out` is NULL or points to writable storage for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pi_engine_new_on(
+    backend: i32,
+    cpu_threads: u32,
+    gpu: i32,
+    engine_out: *mut *mut pi_engine,
+) -> i32 {
     guard(|| {
         if engine_out.is_null() {
             return Err(invalid("engine_out is NULL"));
@@ -204,14 +235,44 @@ pub unsafe extern "C" fn pi_engine_new(backend: i32, cpu_threads: u32, engine_ou
                 )));
             }
         };
+        let selection = match gpu {
+            PI_GPU_DEFAULT => None,
+            PI_GPU_ALL => Some(GpuSelection::All),
+            k if k >= 0 => Some(GpuSelection::Index(k as usize)),
+            other => {
+                return Err(invalid(format!(
+                    "gpu {other} is not an adapter index (0, 1, ...), PI_GPU_ALL (-1) or PI_GPU_DEFAULT (-2)"
+                )));
+            }
+        };
         let engine = Box::new(pi_engine {
             magic: AtomicU64::new(LIVE),
-            engine: Engine::new(backend, cpu_threads)?,
+            engine: Engine::new_on(backend, cpu_threads, selection)?,
         });
         // SAFETY: checked non-NULL above; the caller guarantees it is writable.
         unsafe { *engine_out = Box::into_raw(engine) };
         Ok(())
     })
+}
+
+/// Writes the GPU adapters, one line each (`index: name (API, driver,
+/// device type)`, newline-terminated, best first: hardware before
+/// software), into `buf` like `pi_engine_describe`, and returns the full
+/// length. No adapter: "" and 0. The indices are those of
+/// `pi_engine_new_on` and `PI_GPU`.
+///
+/// # Safety
+/// `buf` is NULL or has `buf_len` writable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pi_gpu_list(buf: *mut c_char, buf_len: usize) -> usize {
+    land(
+        |_| 0,
+        || {
+            let text: String = crate::gpu::multi::list()?.into_iter().map(|l| l + "\n").collect();
+            // SAFETY: the caller guarantees `buf_len` writable bytes at `buf`.
+            Ok(unsafe { copy_out(&text, buf, buf_len) })
+        },
+    )
 }
 
 /// Releases an engine made by `pi_engine_new`. NULL is a no-op. The engine

@@ -606,3 +606,118 @@ fn both_variants_count_the_zero_coordinate_samples() {
         }
     }
 }
+
+/// One run split over two devices on the same adapter (the test hook for a
+/// machine with several GPUs): the shares are consecutive, both devices
+/// get work, and the hits are exact, also through an engine.
+#[test]
+fn a_run_split_over_two_devices_is_exact() {
+    let test = "a_run_split_over_two_devices_is_exact";
+    let (Some(a), Some(b)) = (
+        backend(test, GpuOptions::default()),
+        backend(test, GpuOptions::default()),
+    ) else {
+        return;
+    };
+    let gpus = pi::gpu::Gpus::split_over(vec![a, b]).expect("calibrated");
+    assert_eq!(gpus.members().len(), 2);
+    assert!(gpus.describe().starts_with("2 GPUs: "), "{}", gpus.describe());
+    let (seed, first, n) = (77, 1_000_001, pi::gpu::multi::MIN_SPLIT_SAMPLES + 12_345);
+    let run = stream::Run::new(first, n).unwrap();
+    let shares = gpus.shares(run);
+    assert_eq!(shares.len(), 2);
+    assert_eq!(shares[0].first(), first);
+    assert_eq!(shares[1].first(), first + shares[0].count());
+    assert_eq!(shares[0].count() + shares[1].count(), n);
+    assert!(shares.iter().all(|s| s.count() >= n / 10), "{shares:?}");
+    let want = reference(seed, first, n);
+    assert_eq!(gpus.count_hits(seed, run), Ok(want));
+    // A small run is not split.
+    assert_eq!(gpus.shares(stream::Run::new(5, 1000).unwrap()).len(), 1);
+
+    let engine = pi::engine::Engine::with_gpus(gpus, 1, false);
+    assert_eq!(engine.count_hits(seed, first, n), Ok(want));
+    assert!(engine.describe().contains("2 GPUs"), "{}", engine.describe());
+}
+
+/// `PI_GPU` picks the GPUs an engine uses: an index, `all`, or an error
+/// naming the variable for anything else.
+#[test]
+fn pi_gpu_selects_the_adapters() {
+    for value in ["0", "all", " ALL ", "99", "garbage", "-1"] {
+        common::in_child("pi_gpu_child", &[("PI_GPU", value)], &[]);
+    }
+}
+
+#[test]
+#[ignore = "run by pi_gpu_selects_the_adapters in a child process"]
+fn pi_gpu_child() {
+    use pi::engine::{Backend, Engine, Error};
+    common::assert_child("pi_gpu_child");
+    let value = std::env::var("PI_GPU").unwrap();
+    if pi::gpu::device::adapters(true).is_err() {
+        return common::skip("pi_gpu_child", "no GPU adapter");
+    }
+    let gpu = Engine::new(Backend::Gpu, 1);
+    match value.trim() {
+        "0" | "all" | "ALL" => {
+            let e = gpu.expect("a GPU engine");
+            assert_eq!(e.backend(), Backend::Gpu);
+            assert_eq!(e.count_hits(3, 1, 300_001), Ok(reference(3, 1, 300_001)));
+        }
+        "99" => {
+            assert!(
+                matches!(&gpu, Err(Error::NoDevice(m)) if m.contains("index 99")),
+                "{gpu:?}"
+            );
+            let auto = Engine::new(Backend::Auto, 1).expect("an auto engine");
+            assert_eq!(auto.count_hits(3, 1, 1000), Ok(reference(3, 1, 1000)));
+        }
+        _ => {
+            assert!(
+                matches!(&gpu, Err(Error::InvalidArgument(m)) if m.contains("PI_GPU")),
+                "{gpu:?}"
+            );
+            let auto = Engine::new(Backend::Auto, 1);
+            assert!(
+                matches!(&auto, Err(Error::InvalidArgument(m)) if m.contains("PI_GPU")),
+                "{auto:?}"
+            );
+        }
+    }
+}
+
+/// The C ABI: `pi_gpu_list` numbers the adapters, `pi_engine_new_on` takes
+/// an index or PI_GPU_ALL and refuses anything below PI_GPU_DEFAULT.
+#[test]
+fn c_abi_lists_and_picks_gpus() {
+    use pi::ffi::*;
+    let len = unsafe { pi_gpu_list(std::ptr::null_mut(), 0) };
+    let mut buf = vec![0u8; len + 1];
+    assert_eq!(unsafe { pi_gpu_list(buf.as_mut_ptr().cast(), buf.len()) }, len);
+    let text = String::from_utf8_lossy(&buf[..len]).into_owned();
+    if len == 0 {
+        return common::skip("c_abi_lists_and_picks_gpus", "no GPU adapter");
+    }
+    for (k, line) in text.lines().enumerate() {
+        assert!(line.starts_with(&format!("{k}: ")), "{text}");
+    }
+    let mut engine = std::ptr::null_mut();
+    assert_eq!(
+        unsafe { pi_engine_new_on(PI_BACKEND_GPU, 1, -3, &mut engine) },
+        PI_ERROR_INVALID_ARGUMENT
+    );
+    assert!(engine.is_null());
+    let n = text.lines().count() as i32;
+    assert_eq!(
+        unsafe { pi_engine_new_on(PI_BACKEND_GPU, 1, n, &mut engine) },
+        PI_ERROR_NO_DEVICE
+    );
+    for gpu in [0, PI_GPU_ALL, PI_GPU_DEFAULT] {
+        assert_eq!(unsafe { pi_engine_new_on(PI_BACKEND_GPU, 1, gpu, &mut engine) }, PI_OK);
+        let mut hits = 0;
+        assert_eq!(unsafe { pi_count_hits(engine, 8, 2, 400_000, &mut hits) }, PI_OK);
+        assert_eq!(hits, reference(8, 2, 400_000));
+        unsafe { pi_engine_free(engine) };
+    }
+}

@@ -30,12 +30,14 @@ use std::time::Duration;
 use crate::stream;
 
 pub mod device;
+pub mod multi;
 pub mod pipeline;
 pub mod readback;
 
 use device::ErrorSink;
 use pipeline::{Buffers, Kernel, PARAMS_SIZE, Params, Shape};
 
+pub use multi::{GpuSelection, Gpus};
 pub use pipeline::{shader_source, variant_of};
 
 /// Default invocations per workgroup, shared with the shader through its
