@@ -100,7 +100,10 @@ fn cffi_declarations_hold_the_abi_and_nothing_cffi_rejects() {
         );
         if let Some(directive) = line.strip_prefix('#') {
             let words: Vec<&str> = directive.split_whitespace().collect();
-            let literal = words.get(2).is_some_and(|v| v.chars().all(|c| c.is_ascii_digit()));
+            let literal = words.get(2).is_some_and(|v| {
+                let digits = v.strip_prefix('-').unwrap_or(v);
+                !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit())
+            });
             assert!(
                 words.len() == 3 && words[0] == "define" && literal,
                 "cffi accepts only `#define NAME <integer literal>`, not: {line}"
