@@ -82,7 +82,7 @@ fn auto_engine_finishes_on_the_cpu_when_the_device_is_lost() {
     let expected = stream::count_hits(seed, first, count).unwrap();
     let engine = Engine::with_gpu(gpu, 0, true);
     assert_eq!(engine.count_hits(seed, first, count), Ok(expected));
-    assert_eq!(engine.backend(), Backend::Gpu);
+    assert_eq!(engine.backend(), Backend::Gpu, "{}", engine.describe());
     gpu_of(&engine).destroy_device();
     assert_eq!(
         engine.count_hits(seed, first, count),
