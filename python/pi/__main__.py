@@ -294,6 +294,14 @@ def cmd_devices(args: argparse.Namespace) -> int:
         print(f"gpu: no GPU: {e}")
     auto = _engine.get_engine("auto", 0)
     print(f"auto: {auto.backend} ({auto.describe()})")
+    # Every adapter with its index, for PI_GPU=<index> (or all).
+    from pi._lib import ffi, lib
+
+    size = lib.pi_gpu_list(ffi.NULL, 0)
+    buf = ffi.new("char[]", size + 1)
+    lib.pi_gpu_list(buf, size + 1)
+    for line in ffi.string(buf).decode(errors="replace").splitlines():
+        print(f"gpu {line}")
     return 0
 
 

@@ -163,6 +163,10 @@ def test_devices(capsys) -> None:
     assert lines[0].startswith("cpu: ")
     assert lines[1].startswith("gpu: ")
     assert lines[2].startswith("auto: ")
+    # Then each adapter, numbered as PI_GPU takes them.
+    for k, line in enumerate(lines[3:]):
+        assert line.startswith(f"gpu {k}: "), out
+    assert len(lines) > 3 or lines[1].startswith("gpu: no GPU")
 
 
 def test_devices_without_gpu() -> None:
@@ -170,6 +174,7 @@ def test_devices_without_gpu() -> None:
     assert proc.returncode == 0, proc.stderr
     assert "gpu: no GPU: " in proc.stdout
     assert "auto: cpu" in proc.stdout
+    assert "gpu 0: " not in proc.stdout
 
 
 def test_plot(capsys, tmp_path) -> None:
