@@ -10,10 +10,10 @@ Functions::
 
     approximate_pi_python(num_points, seed=None) -> float   # pure Python, slow
     approximate_pi_cpu(num_points, seed=None, threads=None) -> float
-    approximate_pi_gpu(num_points, seed=None, fallback=True) -> float
-    estimate(num_points, seed=None, backend="auto", threads=None, first=0) -> dict
-    iter_estimates(batch_size, num_batches=None, seed=None, backend="auto")  # generator
-    count_hits_batched(batch_size, num_batches, seed, first=0, out=None, backend="auto")
+    approximate_pi_gpu(num_points, seed=None, fallback=True, gpu=None) -> float
+    estimate(num_points, seed=None, backend="auto", threads=None, first=0, gpu=None) -> dict
+    iter_estimates(batch_size, num_batches=None, seed=None, backend="auto", gpu=None)
+    count_hits_batched(batch_size, num_batches, seed, first=0, out=None, backend="auto", gpu=None)
     close()   # releases every engine the package holds; later calls make new ones
 
 ``seed=None`` draws a fresh seed from the OS (``os.urandom``); ``estimate``
@@ -21,7 +21,9 @@ reports the seed it used, so any run can be repeated exactly
 (``count_hits_batched`` needs its seed: its buffer cannot report one).
 Backends: ``"auto"`` (a hardware GPU if there is one, else the CPU),
 ``"cpu"``, ``"gpu"`` (any adapter, software ones such as lavapipe included;
-raises ``NoDeviceError`` without one). Bad arguments raise ``TypeError`` or
+raises ``NoDeviceError`` without one). ``gpu``: ``None`` (what ``PI_GPU``
+says), ``"all"`` (every hardware GPU shares each run) or an adapter index
+as ``python -m pi devices`` lists them. Bad arguments raise ``TypeError`` or
 ``ValueError`` naming the argument, before any native call; NumPy integer
 and bool scalars count as ints and bools. Long runs are counted in pieces of
 about 0.15 s with the GIL released: Ctrl-C stops them and other Python

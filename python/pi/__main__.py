@@ -2,7 +2,8 @@
 
 Usage::
 
-    python -m pi [N] [--seed S] [--backend auto|cpu|gpu] [--threads T] [--first F] [--json]
+    python -m pi [N] [--seed S] [--backend auto|cpu|gpu] [--gpu all|K] [--threads T] [--first F]
+                 [--json]
     python -m pi [N] (--scheduler tcp://HOST:8786 | --local-workers W) [--piece-size P]
     python -m pi devices
     python -m pi plot --out FILE.png [N] [--seed S] [--backend B]
@@ -105,6 +106,20 @@ def parse_threads(text: str) -> int:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+def parse_gpu(text: str) -> int | str:
+    """The GPUs: ``all`` or an adapter index as ``python -m pi devices`` numbers them."""
+    if text.strip() == "all":
+        return "all"
+    try:
+        n = _parse_integer(text)
+        _checks.gpu(n)
+    except (argparse.ArgumentTypeError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"must be 'all' or an adapter index 0 .. 2**31 - 1: {_quoted(text)}"
+        ) from None
+    return n
+
+
 def parse_points(text: str) -> int:
     """Points on a curve: 2 or more."""
     n = parse_count(text)
@@ -116,11 +131,12 @@ def parse_points(text: str) -> int:
 #: Arguments kept as text by argparse and parsed after it, once every option is
 #: known (so that an unknown option is named, not the value after it): dest ->
 #: (name in messages, parser).
-_PARSED_AFTER: dict[str, tuple[str, Callable[[str], int]]] = {
+_PARSED_AFTER: dict[str, tuple[str, Callable[[str], Any]]] = {
     "num_points": ("N", parse_count),
     "seed": ("--seed", parse_u64),
     "first": ("--first", parse_u64),
     "threads": ("--threads", parse_threads),
+    "gpu": ("--gpu", parse_gpu),
     "local_workers": ("--local-workers", parse_count),
     "piece_size": ("--piece-size", parse_count),
     "points": ("--points", parse_points),
@@ -161,6 +177,13 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
         help=f"samples, e.g. 1e9 (default: {_DEFAULT_RUN:.0e})",
     )
     _add_seed_backend(run)
+    run.add_argument(
+        "--gpu",
+        default=None,
+        metavar="all|K",
+        help="the GPUs: all (every hardware GPU shares the run) or adapter K as "
+        "`devices` lists them (default: what PI_GPU says, else the best adapter)",
+    )
     run.add_argument("--threads", default=None, metavar="T", help="CPU threads (default: all)")
     run.add_argument("--first", default=0, metavar="F", help="first sample's index (default: 0)")
     run.add_argument("--json", action="store_true", help="print the result as one JSON object")
@@ -262,6 +285,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     distributed = args.scheduler is not None or args.local_workers is not None
     if args.piece_size is not None and not distributed:
         raise UsageError("--piece-size needs --scheduler or --local-workers")
+    if args.gpu is not None and distributed:
+        raise UsageError("--gpu is for a run in this process: pin Dask workers with PI_GPU instead")
     try:
         _checks.stream_range(args.first, args.num_points, "N")
     except ValueError as e:
@@ -272,7 +297,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             result = _run_distributed(args, hook)
         else:
             result = _api.run(
-                args.num_points, args.seed, args.backend, args.threads, args.first, hook
+                args.num_points, args.seed, args.backend, args.threads, args.first, hook, args.gpu
             )
     finally:
         if bar is not None:
@@ -294,7 +319,7 @@ def cmd_devices(args: argparse.Namespace) -> int:
         print(f"gpu: no GPU: {e}")
     auto = _engine.get_engine("auto", 0)
     print(f"auto: {auto.backend} ({auto.describe()})")
-    # Every adapter with its index, for PI_GPU=<index> (or all).
+    # Every adapter with its index, for --gpu / gpu= / PI_GPU (an index or all).
     from pi._lib import ffi, lib
 
     size = lib.pi_gpu_list(ffi.NULL, 0)

@@ -40,6 +40,7 @@ def run(
     threads: Any = None,
     first: Any = 0,
     on_progress: Callable[[int], Any] | None = None,
+    gpu: Any = None,
 ) -> dict[str, Any]:
     """``estimate`` with a progress hook: ``on_progress(samples)`` after each piece."""
     n = _checks.count(num_points, "num_points")
@@ -47,8 +48,9 @@ def run(
     backend_ = _checks.backend(backend)
     threads_ = _checks.threads(threads)
     first_ = _checks.u64(first, "first")
+    gpu_ = _checks.gpu(gpu)
     _checks.stream_range(first_, n)
-    engine = get_engine(backend_, threads_)
+    engine = get_engine(backend_, threads_, gpu_)
     start = time.perf_counter()
     hits = engine.count_hits(seed_, first_, n, on_progress)
     seconds = time.perf_counter() - start
@@ -83,11 +85,15 @@ def approximate_pi_cpu(
 
 
 def approximate_pi_gpu(
-    num_points: IntLike, seed: IntLike | None = None, fallback: bool = True
+    num_points: IntLike,
+    seed: IntLike | None = None,
+    fallback: bool = True,
+    gpu: IntLike | str | None = None,
 ) -> float:
     """Estimates pi from ``num_points`` samples counted on a GPU.
 
-    Any adapter counts, software ones (lavapipe) included. ``fallback=True``
+    Any adapter counts, software ones (lavapipe) included; ``gpu`` picks
+    them (see ``estimate``). ``fallback=True``
     counts on the CPU instead (the same value) when there is no adapter, and
     when the device fails during the run the CPU finishes it; the next call
     tries the GPU again with a new engine. ``fallback=False`` raises
@@ -97,13 +103,14 @@ def approximate_pi_gpu(
     fallback_ = _checks.boolean(fallback, "fallback")
     n = _checks.count(num_points, "num_points")
     seed_ = _checks.seed(seed)
+    gpu_ = _checks.gpu(gpu)
     if not fallback_:
-        return 4.0 * get_engine("gpu", 0).count_hits(seed_, 0, n) / n
+        return 4.0 * get_engine("gpu", 0, gpu_).count_hits(seed_, 0, n) / n
     try:
-        gpu = get_engine("gpu", 0)
+        engine = get_engine("gpu", 0, gpu_)
     except NoDeviceError:
         return 4.0 * get_engine("cpu", 0).count_hits(seed_, 0, n) / n
-    return 4.0 * gpu.count_hits(seed_, 0, n, fallback="cpu") / n
+    return 4.0 * engine.count_hits(seed_, 0, n, fallback="cpu") / n
 
 
 def estimate(
@@ -112,6 +119,7 @@ def estimate(
     backend: str = "auto",
     threads: IntLike | None = None,
     first: IntLike = 0,
+    gpu: IntLike | str | None = None,
 ) -> dict[str, Any]:
     """Estimates pi from samples ``first .. first + num_points - 1`` and says how.
 
@@ -120,13 +128,18 @@ def estimate(
     ``"gpu"`` (any adapter, software ones included; ``NoDeviceError`` without
     one, ``DeviceError`` when it fails). ``threads``: CPU threads, ``None`` or
     ``0`` for one per core. ``seed=None`` draws a fresh seed from the OS.
+    ``gpu``: the GPUs a GPU backend uses: ``None`` (what the environment
+    variable ``PI_GPU`` says; unset, the best adapter), ``"all"`` (every
+    hardware GPU shares each run) or an adapter index ``0, 1, ...`` as
+    ``python -m pi devices`` lists them (past the last one: ``NoDeviceError``
+    for ``"gpu"``, the CPU for ``"auto"``).
 
     Returns a dict: ``pi`` (4 hits / samples), ``std_error``
     (4 sqrt(p (1 - p) / samples), p = hits / samples), ``hits``, ``samples``,
     ``seed`` (the one used), ``first``, ``backend`` (``"cpu"`` or ``"gpu"``,
     the one that counted), ``device`` (its description), ``seconds``.
     """
-    return run(num_points, seed, backend, threads, first)
+    return run(num_points, seed, backend, threads, first, gpu=gpu)
 
 
 def iter_estimates(
@@ -134,6 +147,7 @@ def iter_estimates(
     num_batches: IntLike | None = None,
     seed: IntLike | None = None,
     backend: str = "auto",
+    gpu: IntLike | str | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Yields a running estimate after each batch of ``batch_size`` samples.
 
@@ -141,16 +155,17 @@ def iter_estimates(
     ``samples``, ``seconds``), plus ``batch`` (batches done, from 1) and
     ``batch_hits``. After ``k`` batches it equals ``estimate(k * batch_size,
     seed)`` exactly. ``num_batches=None`` goes on until the stream ends (2**64
-    samples, in practice forever). Arguments are checked at the call, before
-    the first batch.
+    samples, in practice forever). ``gpu`` as for ``estimate``. Arguments
+    are checked at the call, before the first batch.
     """
     size = _checks.count(batch_size, "batch_size")
     total = None if num_batches is None else _checks.u64(num_batches, "num_batches")
     seed_ = _checks.seed(seed)
     backend_ = _checks.backend(backend)
+    gpu_ = _checks.gpu(gpu)
     if total is not None:
         _checks.stream_range(0, size * total, "batch_size * num_batches")
-    return _iter_estimates(get_engine(backend_, 0), size, total, seed_)
+    return _iter_estimates(get_engine(backend_, 0, gpu_), size, total, seed_)
 
 
 def _iter_estimates(
@@ -187,6 +202,7 @@ def count_hits_batched(
     first: IntLike = 0,
     out: Buffer | None = None,
     backend: str = "auto",
+    gpu: IntLike | str | None = None,
 ) -> Buffer | array.array:
     """Hits of ``num_batches`` consecutive batches of ``batch_size`` samples.
 
@@ -201,21 +217,22 @@ def count_hits_batched(
     returned: ``ValueError`` when no machine could address it, ``MemoryError``
     (saying how much) when this one cannot hold it. Otherwise ``out`` itself
     is returned; if an error (or Ctrl-C) interrupts the run, it may be partly
-    filled.
+    filled. ``gpu`` as for ``estimate``.
     """
     size = _checks.count(batch_size, "batch_size")
     n = _checks.u64(num_batches, "num_batches")
     seed_ = _checks.u64(seed, "seed")
     first_ = _checks.u64(first, "first")
     backend_ = _checks.backend(backend)
+    gpu_ = _checks.gpu(gpu)
     _checks.stream_range(first_, size * n, "batch_size * num_batches")
     if out is not None:
         pointer = _checks.uint64_buffer(out, n)
         if n:
-            get_engine(backend_, 0).count_hits_batched(seed_, first_, size, n, pointer)
+            get_engine(backend_, 0, gpu_).count_hits_batched(seed_, first_, size, n, pointer)
         return out
     _checks.batch_output(n)
-    engine = get_engine(backend_, 0)
+    engine = get_engine(backend_, 0, gpu_)
     hits = array.array("Q")
     chunk = ffi.new("uint64_t[]", min(n, _OUTPUT_CHUNK))
     done = 0

@@ -20,12 +20,14 @@ from ._lib import ffi, lib
 
 __all__ = [
     "BACKENDS",
+    "GPU_INDEX_MAX",
     "STREAM_END",
     "U64_MAX",
     "backend",
     "batch_output",
     "boolean",
     "count",
+    "gpu",
     "integer",
     "seed",
     "shown",
@@ -132,6 +134,39 @@ def backend(value: Any, name: str = "backend") -> str:
         raise TypeError(f"{name} must be a str, not {type(value).__name__}")
     text = value if len(value) <= 40 else value[:40] + "..."
     raise ValueError(f"{name} must be one of 'auto', 'cpu', 'gpu', got {text!r}")
+
+
+#: The largest adapter index ``pi_engine_new_on`` takes (its ``gpu`` is an ``int32_t``).
+GPU_INDEX_MAX = (1 << 31) - 1
+
+
+def gpu(value: Any, name: str = "gpu") -> int:
+    """The GPUs of an engine, as ``pi_engine_new_on`` takes them.
+
+    ``None``: ``PI_GPU_DEFAULT`` (what the environment variable ``PI_GPU``
+    says; unset, the best adapter). ``"all"``: ``PI_GPU_ALL`` (every hardware
+    GPU shares each run). An integer ``0 .. 2**31 - 1``: that adapter, as
+    ``pi_gpu_list`` and ``python -m pi devices`` number them.
+    """
+    if value is None:
+        return int(lib.PI_GPU_DEFAULT)
+    if isinstance(value, str):
+        if value == "all":
+            return int(lib.PI_GPU_ALL)
+        text = value if len(value) <= 40 else value[:40] + "..."
+        raise ValueError(f"{name} must be None, 'all' or an adapter index >= 0, got {text!r}")
+    try:
+        n = value if type(value) is int else integer(value, name)
+    except TypeError:
+        kind = "bool" if _is_bool(value) else type(value).__name__
+        raise TypeError(f"{name} must be None, 'all' or an int, not {kind}") from None
+    if n < 0:
+        raise ValueError(
+            f"{name} must be an adapter index >= 0 (or 'all', or None), got {shown(n)}"
+        )
+    if n > GPU_INDEX_MAX:
+        raise ValueError(f"{name} must be <= 2**31 - 1, got {shown(n)}")
+    return n
 
 
 def boolean(value: Any, name: str) -> bool:

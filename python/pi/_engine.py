@@ -6,9 +6,10 @@ pieces of about ``PIECE_SECONDS`` each: between pieces Python handles Ctrl-C
 and a progress hook can advance. Pieces never change a count, since hits of
 consecutive ranges add up exactly.
 
-The cache holds one engine per backend for the default thread count and at
-most ``MAX_OTHER_ENGINES`` more (the most recently made, for other thread
-counts), so asking for many thread counts does not pile up threads.
+The cache holds one engine per backend for the default thread count and
+GPU choice, and at most ``MAX_OTHER_ENGINES`` more (the most recently made,
+for other thread counts or GPU choices), so asking for many of them does
+not pile up threads or devices.
 ``close()`` empties it; an engine is freed once no call uses it. After
 ``os.fork()`` the child starts with an empty cache and fresh locks: engines
 of the parent are left alone there (never used, never freed).
@@ -25,13 +26,25 @@ from typing import Any, Callable, Optional
 from ._errors import DeviceError, NoDeviceError
 from ._lib import check, ffi, lib, read_string
 
-__all__ = ["BACKENDS", "MAX_OTHER_ENGINES", "Engine", "close", "forget", "get_engine"]
+__all__ = [
+    "BACKENDS",
+    "GPU_DEFAULT",
+    "MAX_OTHER_ENGINES",
+    "Engine",
+    "close",
+    "forget",
+    "get_engine",
+]
 
 #: Backend names and their ``PI_BACKEND_*`` codes.
 BACKENDS = {"auto": lib.PI_BACKEND_AUTO, "cpu": lib.PI_BACKEND_CPU, "gpu": lib.PI_BACKEND_GPU}
 _NAMES = {lib.PI_BACKEND_CPU: "cpu", lib.PI_BACKEND_GPU: "gpu"}
 
-#: Engines kept for thread counts other than the default (0: one per core).
+#: The default GPU choice (``PI_GPU_DEFAULT``: what ``PI_GPU`` says).
+GPU_DEFAULT = int(lib.PI_GPU_DEFAULT)
+
+#: Engines kept for thread counts other than the default (0: one per core) or
+#: GPU choices other than ``GPU_DEFAULT``.
 MAX_OTHER_ENGINES = 4
 
 #: Target duration of one native call, in seconds.
@@ -46,13 +59,16 @@ ProgressHook = Optional[Callable[[int], Any]]
 class Engine:
     """A native engine (``pi_engine *``) and the piece size it runs at."""
 
-    def __init__(self, backend: str, threads: int) -> None:
+    def __init__(self, backend: str, threads: int, gpu: int = GPU_DEFAULT) -> None:
         out = ffi.new("pi_engine **")
-        check(lib.pi_engine_new(BACKENDS[backend], threads, out))
+        if gpu == GPU_DEFAULT:
+            check(lib.pi_engine_new(BACKENDS[backend], threads, out))
+        else:
+            check(lib.pi_engine_new_on(BACKENDS[backend], threads, gpu, out))
         self.raw = out[0]  # used for calls; does not own the engine
         # Owns the engine: pi_engine_free runs when this object is collected.
         self._owner: Any = ffi.gc(out[0], lib.pi_engine_free)
-        self.key = (backend, threads)
+        self.key = (backend, threads, gpu)
         # Samples per native call; read and written without a lock (a stale
         # value only changes how a run is cut, never its count).
         self.piece = _FIRST_PIECE
@@ -172,37 +188,40 @@ class Engine:
 # The cache. Lookups read `_engines` without a lock (a dict read is atomic);
 # `_lock` serializes making, evicting and forgetting engines.
 _lock = threading.Lock()
-_engines: dict[tuple[str, int], Engine] = {}
-_others: list[tuple[str, int]] = []  # keys with threads != 0, oldest first
-_no_device: dict[str, str] = {}  # backend -> the message of its NoDeviceError
+_Key = tuple[str, int, int]  # backend, threads, gpu
+_engines: dict[_Key, Engine] = {}
+_others: list[_Key] = []  # keys with threads != 0 or a GPU choice, oldest first
+_no_device: dict[tuple[str, int], str] = {}  # (backend, gpu) -> its NoDeviceError's message
 
 
-def get_engine(backend: str, threads: int) -> Engine:
+def get_engine(backend: str, threads: int, gpu: int = GPU_DEFAULT) -> Engine:
     """The engine for ``backend`` on ``threads`` CPU threads (0: all cores), made once.
 
-    Raises ``NoDeviceError`` for ``"gpu"`` without an adapter (remembered, so
-    later calls do not search again until ``close()``).
+    ``gpu``: a checked GPU choice (``_checks.gpu``): an adapter index,
+    ``PI_GPU_ALL`` or ``PI_GPU_DEFAULT``. Raises ``NoDeviceError`` for
+    ``"gpu"`` without that adapter (remembered, so later calls do not search
+    again until ``close()``).
     """
-    engine = _engines.get((backend, threads))
+    engine = _engines.get((backend, threads, gpu))
     if engine is not None:
         return engine
-    return _make(backend, threads)
+    return _make(backend, threads, gpu)
 
 
-def _make(backend: str, threads: int) -> Engine:
-    key = (backend, threads)
+def _make(backend: str, threads: int, gpu: int) -> Engine:
+    key = (backend, threads, gpu)
     with _lock:
         engine = _engines.get(key)
         if engine is not None:
             return engine
-        if backend in _no_device:
-            raise NoDeviceError(_no_device[backend])
+        if (backend, gpu) in _no_device:
+            raise NoDeviceError(_no_device[backend, gpu])
         try:
-            engine = Engine(backend, threads)
+            engine = Engine(backend, threads, gpu)
         except NoDeviceError as e:
-            _no_device[backend] = str(e)
+            _no_device[backend, gpu] = str(e)
             raise
-        if threads:
+        if threads or gpu != GPU_DEFAULT:
             _others.append(key)
             while len(_others) > MAX_OTHER_ENGINES:
                 _engines.pop(_others.pop(0), None)

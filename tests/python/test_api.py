@@ -115,6 +115,27 @@ def test_numpy_integers_are_accepted() -> None:
     assert pi.approximate_pi_python(np.int32(1000), np.uint64(42)) == 3.176
 
 
+@pytest.mark.parametrize("gpu", [None, 0, "all", np.int64(0), np.uint8(3), np.str_("all")])
+def test_gpu_choices_are_accepted(gpu) -> None:
+    # The CPU backend uses no GPU: every valid choice counts the same hits there.
+    assert pi.estimate(1000, seed=42, backend="cpu", gpu=gpu)["hits"] == 794
+    assert pi.count_hits_batched(1000, 2, 42, backend="cpu", gpu=gpu).tolist() == [794, 778]
+    assert next(pi.iter_estimates(1000, 1, seed=42, backend="cpu", gpu=gpu))["hits"] == 794
+
+
+def test_gpu_check() -> None:
+    from pi import _checks
+    from pi._lib import lib
+
+    assert _checks.gpu(None) == lib.PI_GPU_DEFAULT
+    assert _checks.gpu("all") == lib.PI_GPU_ALL
+    assert _checks.gpu(np.int16(2)) == 2
+    assert _checks.gpu(2**31 - 1) == 2**31 - 1
+    for bad, error in ((-1, ValueError), (2**31, ValueError), (True, TypeError), ("1", ValueError)):
+        with pytest.raises(error, match="gpu"):
+            _checks.gpu(bad)
+
+
 # --- iter_estimates -------------------------------------------------------------------------
 
 

@@ -155,12 +155,16 @@ def test_out_none_in_several_chunks_equals_out() -> None:
 # --- fallback: a missing adapter or a device failure during the run goes to the CPU ----------
 
 
+#: The cache key of the default GPU engine.
+_GPU_KEY = ("gpu", 0, _engine.GPU_DEFAULT)
+
+
 class _FailingEngine(_engine.Engine):
     """A CPU engine, cached as the GPU one, whose first native call is a device failure."""
 
     def __init__(self) -> None:
         super().__init__("cpu", 1)
-        self.key = ("gpu", 0)
+        self.key = _GPU_KEY
         self.piece = 1000  # several pieces
         self.calls = 0
 
@@ -173,13 +177,13 @@ class _FailingEngine(_engine.Engine):
 
 def test_fallback_finishes_a_failed_run_on_the_cpu(monkeypatch) -> None:
     failing = _FailingEngine()
-    monkeypatch.setitem(_engine._engines, ("gpu", 0), failing)
+    monkeypatch.setitem(_engine._engines, _GPU_KEY, failing)
     assert pi.approximate_pi_gpu(10**6, seed=42, fallback=True) == 3.143424
     assert failing.calls == 2  # one piece counted, the second failed, the CPU did the rest
-    assert _engine._engines.get(("gpu", 0)) is not failing  # the next call makes a new one
+    assert _engine._engines.get(_GPU_KEY) is not failing  # the next call makes a new one
 
     failing = _FailingEngine()
-    monkeypatch.setitem(_engine._engines, ("gpu", 0), failing)
+    monkeypatch.setitem(_engine._engines, _GPU_KEY, failing)
     with pytest.raises(DeviceError):
         pi.approximate_pi_gpu(10**6, seed=42, fallback=False)
 

@@ -156,6 +156,53 @@ def test_runtime_failure_exits_1() -> None:
     assert "GPU" in one_error_line(proc.stderr)
 
 
+def _adapter_count(capsys) -> int:
+    code, out, err = run_main(capsys, "devices")
+    assert code == 0, err
+    return sum(line.startswith("gpu ") and line[4:5].isdigit() for line in out.splitlines())
+
+
+def test_gpu_flag(capsys) -> None:
+    cpu = json.loads(run_main(capsys, "2e5", "--seed", "42", "--backend", "cpu", "--json")[1])
+    past = str(_adapter_count(capsys))  # one past the last adapter
+    # auto on an adapter that is not there counts on the CPU, as pi_engine_new_on says
+    code, out, err = run_main(capsys, "2e5", "--seed", "42", "--gpu", past, "--json")
+    assert code == 0, err
+    assert json.loads(out)["backend"] == "cpu"
+    assert json.loads(out)["hits"] == cpu["hits"]
+    code, out, err = run_main(capsys, "2e5", "--backend", "gpu", "--gpu", past)
+    assert code == 1 and out == ""
+    one_error_line(err)
+    code, out, err = run_main(capsys, "run", "--help")
+    assert code == 0 and "--gpu all|K" in out
+
+
+@pytest.mark.usefixtures("gpu_available")
+@pytest.mark.parametrize("gpu", ["0", "all"])
+def test_gpu_flag_on_an_adapter(capsys, gpu) -> None:
+    args = ("1e6", "--seed", "7", "--first", "5", "--json")
+    cpu = json.loads(run_main(capsys, *args, "--backend", "cpu")[1])
+    code, out, err = run_main(capsys, *args, "--backend", "gpu", "--gpu", gpu)
+    assert code == 0, err
+    assert json.loads(out)["backend"] == "gpu"
+    assert json.loads(out)["hits"] == cpu["hits"]
+
+
+@pytest.mark.parametrize("bad", ["-1", "x", "1.5", "ALL", "2147483648", "", "1" * 5000])
+def test_gpu_flag_bad(capsys, bad) -> None:
+    code, out, err = run_main(capsys, "1000", "--gpu", bad)
+    assert code == 2 and out == ""
+    line = one_error_line(err)
+    assert "argument --gpu: must be 'all' or an adapter index" in line
+    assert len(line) < 300
+
+
+def test_gpu_flag_is_not_for_dask(capsys) -> None:
+    code, _out, err = run_main(capsys, "1000", "--gpu", "0", "--local-workers", "2")
+    assert code == 2
+    assert "--gpu" in one_error_line(err)
+
+
 def test_devices(capsys) -> None:
     code, out, err = run_main(capsys, "devices")
     assert code == 0, err

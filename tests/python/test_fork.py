@@ -194,7 +194,7 @@ def test_many_thread_counts_leave_a_bounded_number_of_threads(capsys) -> None:
         pi.close()
         for t in range(1, 65):
             assert pi.estimate(10**6, seed=1, backend="cpu", threads=t)["hits"] == want
-        kept = sum(t for (_, t) in _engine._engines)  # the cached engines' own threads
+        kept = sum(t for (_, t, _) in _engine._engines)  # the cached engines' own threads
         after_sweep = settle(baseline + kept)
         pi.close()
         after_close = settle(baseline)

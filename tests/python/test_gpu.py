@@ -1,4 +1,4 @@
-"""The GPU backend: same hits as the CPU; explicit requests without an adapter.
+"""The GPU backend: same hits as the CPU; picking adapters (``gpu=``); requests without one.
 
 Tests that need an adapter skip with the reason (see ``pytest -rs``) unless
 ``PI_REQUIRE_ALL=1``, which turns a missing adapter into a failure. On a
@@ -14,8 +14,8 @@ import pytest
 
 import pi
 from _helpers import NO_GPU_ENV, run_python
-from pi import _stream
-from pi._lib import lib
+from pi import _engine, _stream
+from pi._lib import ffi, lib
 
 #: Runs up to this many samples go to the CPU even on a GPU engine (src/engine.rs).
 GPU_MIN = lib.PI_GPU_MIN_SAMPLES
@@ -61,6 +61,33 @@ class TestOnAGpu:
         for k, r in enumerate(pi.iter_estimates(size, 3, seed=8, backend="gpu"), start=1):
             assert r["hits"] == pi.estimate(k * size, seed=8, backend="cpu")["hits"]
 
+    @pytest.mark.parametrize("gpu", [0, "all", np.int64(0)])
+    def test_a_gpu_choice_equals_cpu(self, gpu) -> None:
+        # 2**24 + 5 and more: PI_GPU_ALL cuts runs of at least 2**24 samples between devices.
+        for n, seed, first in ((2**24 + 5, 42, 0), (3 * 2**24 + 12345, 2**64 - 1, 2**33 + 7)):
+            got = pi.estimate(n, seed=seed, first=first, backend="gpu", gpu=gpu)
+            assert got["backend"] == "gpu"
+            assert got["hits"] == pi.estimate(n, seed=seed, first=first, backend="cpu")["hits"]
+        n = 2 * GPU_MIN + 3
+        assert pi.approximate_pi_gpu(n, seed=3, fallback=False, gpu=gpu) == 4.0 * (
+            _stream.count_hits(3, 0, n) / n
+        )
+        size = 2 * GPU_MIN
+        batched = pi.count_hits_batched(size, 5, seed=5, first=3, backend="gpu", gpu=gpu)
+        cpu = pi.count_hits_batched(size, 5, seed=5, first=3, backend="cpu")
+        assert batched.tolist() == cpu.tolist()
+        for k, r in enumerate(pi.iter_estimates(size, 2, seed=8, backend="gpu", gpu=gpu), 1):
+            assert r["backend"] == "gpu"
+            assert r["hits"] == pi.estimate(k * size, seed=8, backend="cpu")["hits"]
+
+    def test_a_gpu_choice_has_its_own_engine(self) -> None:
+        pi.estimate(GPU_MIN + 1, seed=1, backend="gpu")
+        pi.estimate(GPU_MIN + 1, seed=1, backend="gpu", gpu=0)
+        default = _engine._engines[("gpu", 0, _engine.GPU_DEFAULT)]
+        chosen = _engine._engines[("gpu", 0, 0)]
+        assert chosen is not default
+        assert chosen.describe().startswith("GPU")
+
     def test_gpu_device_is_described(self) -> None:
         result = pi.estimate(2**20, seed=1, backend="gpu")
         assert result["device"].startswith("GPU")
@@ -95,3 +122,33 @@ print(json.dumps(out))
     assert out["fallback"] == 4 * 794 / 1000
     assert out["auto_backend"] == "cpu"
     assert out["auto_hits"] == 794
+
+
+def adapters() -> list[str]:
+    """The lines of ``pi_gpu_list``: one per adapter, numbered from 0."""
+    size = lib.pi_gpu_list(ffi.NULL, 0)
+    buf = ffi.new("char[]", size + 1)
+    lib.pi_gpu_list(buf, size + 1)
+    return [line for line in ffi.string(buf).decode().splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("past", [0, 1, 2**31 - 1 - len(adapters())])
+def test_an_index_past_the_last_adapter(past: int) -> None:
+    # As pi_engine_new_on says: NoDeviceError for the GPU backend, the CPU for auto.
+    index = len(adapters()) + past
+    with pytest.raises(pi.NoDeviceError):
+        pi.estimate(1000, seed=42, backend="gpu", gpu=index)
+    with pytest.raises(pi.NoDeviceError):
+        pi.approximate_pi_gpu(1000, seed=42, fallback=False, gpu=index)
+    assert pi.approximate_pi_gpu(1000, seed=42, gpu=index) == 4 * 794 / 1000
+    auto = pi.estimate(GPU_MIN + 1, seed=42, backend="auto", gpu=index)
+    assert auto["backend"] == "cpu"
+    assert auto["hits"] == pi.estimate(GPU_MIN + 1, seed=42, backend="cpu")["hits"]
+
+
+def test_gpu_choices_keep_the_cache_bounded() -> None:
+    first = len(adapters())
+    for index in range(first, first + 2 * _engine.MAX_OTHER_ENGINES):
+        assert pi.estimate(1000, seed=42, backend="auto", gpu=index)["hits"] == 794
+    chosen = [key for key in _engine._engines if key[2] != _engine.GPU_DEFAULT or key[1]]
+    assert 0 < len(chosen) <= _engine.MAX_OTHER_ENGINES
