@@ -21,10 +21,6 @@ export const TWO_64 = 1n << 64n;
 /** The largest 64-bit value (seed, first, count). */
 export const U64_MAX = TWO_64 - 1n;
 
-const M0_LO = M0 & 0xffff;
-const M0_HI = M0 >>> 16;
-const M1_LO = M1 & 0xffff;
-const M1_HI = M1 >>> 16;
 const TWO_32 = 4294967296;
 
 /**
@@ -41,24 +37,8 @@ export function philoxInto(out, c0, c1, c2, c3, k0, k1) {
   k0 |= 0;
   k1 |= 0;
   for (let round = 0; round < ROUNDS; round++) {
-    // hi32(M0 * c0): bits 16..47 before their carry, then the high word.
-    let a0 = c0 & 0xffff;
-    let a1 = c0 >>> 16;
-    let p00 = Math.imul(a0, M0_LO);
-    let p01 = Math.imul(a0, M0_HI);
-    let p10 = Math.imul(a1, M0_LO);
-    let p11 = Math.imul(a1, M0_HI);
-    let mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
-    const hi0 = (p11 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16)) | 0;
-    // hi32(M1 * c2), the same way.
-    a0 = c2 & 0xffff;
-    a1 = c2 >>> 16;
-    p00 = Math.imul(a0, M1_LO);
-    p01 = Math.imul(a0, M1_HI);
-    p10 = Math.imul(a1, M1_LO);
-    p11 = Math.imul(a1, M1_HI);
-    mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
-    const hi1 = (p11 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16)) | 0;
+    const hi0 = mulhi(M0, c0);
+    const hi1 = mulhi(M1, c2);
     const lo0 = Math.imul(M0, c0);
     const lo1 = Math.imul(M1, c2);
     c0 = hi1 ^ c1 ^ k0;
