@@ -1,50 +1,12 @@
 """pi: a Monte Carlo estimate of pi, bit-identical on every backend.
 
-Samples come from the counter-based Philox4x32-10 stream: sample ``i`` of a
-64-bit ``seed`` is a fixed point of the unit square, so pure Python, the Rust
-CPU kernel and the WGSL GPU kernel count the same hits for the same
-``(seed, first, count)``, whatever the thread count or chunking. The stream
-is defined in ``pi._stream`` (and in README.md, "The stream").
-
-Functions::
-
-    approximate_pi_python(num_points, seed=None) -> float   # pure Python, slow
-    approximate_pi_cpu(num_points, seed=None, threads=None) -> float
-    approximate_pi_gpu(num_points, seed=None, fallback=True, gpu=None) -> float
-    estimate(num_points, seed=None, backend="auto", threads=None, first=0, gpu=None) -> dict
-    iter_estimates(batch_size, num_batches=None, seed=None, backend="auto", gpu=None)
-    count_hits_batched(batch_size, num_batches, seed, first=0, out=None, backend="auto", gpu=None)
-    close()   # releases every engine the package holds; later calls make new ones
-
-``seed=None`` draws a fresh seed from the OS (``os.urandom``); ``estimate``
-reports the seed it used, so any run can be repeated exactly
-(``count_hits_batched`` needs its seed: its buffer cannot report one).
-Backends: ``"auto"`` (a hardware GPU if there is one, else the CPU),
-``"cpu"``, ``"gpu"`` (any adapter, software ones such as lavapipe included;
-raises ``NoDeviceError`` without one). ``gpu``: ``None`` (what ``PI_GPU``
-says), ``"all"`` (every hardware GPU shares each run) or an adapter index
-as ``python -m pi devices`` lists them. Bad arguments raise ``TypeError`` or
-``ValueError`` naming the argument, before any native call; NumPy integer
-and bool scalars count as ints and bools. Long runs are counted in pieces of
-about 0.15 s with the GIL released: Ctrl-C stops them and other Python
-threads run meanwhile. Engines are cached (a bounded number) and shared by
-threads; after ``os.fork()`` the child makes its own.
-
-Environment variables:
-
-``PI_LIBRARY``
-    Path of a native library to load instead of the one bundled in the
-    package, e.g. ``PI_LIBRARY=target/release/libpi.so`` after ``cargo build
-    --release``, to try a change to the Rust code without reinstalling. It is
-    loaded with the package's own cffi declarations; a library that cannot be
-    loaded or whose ``pi_abi_version()`` differs from the declarations'
-    ``PI_ABI_VERSION`` makes ``import pi`` raise ``ImportError``.
-``PI_BACKEND``
-    ``auto``, ``cpu`` or ``gpu``: read by the native library, it replaces
-    the backend of every engine (see ``pi.h``).
-
-The command line front end is ``python -m pi`` (``python -m pi --help``).
-The C header of the library is shipped as ``pi/include/pi.h``.
+Samples come from the counter-based Philox4x32-10 stream (defined in
+``pi._stream``), so pure Python, the Rust CPU kernel and the WGSL GPU kernel
+count the same hits for the same ``(seed, first, count)``, whatever the thread
+count or chunking. Each public name documents itself, once: its arguments,
+result and errors are in its own docstring (``help(pi.estimate)``), which the
+documentation site's Python reference shows. ``python -m pi --help`` is the
+command line; the C header ships in the package as ``pi/include/pi.h``.
 """
 
 from __future__ import annotations
@@ -82,6 +44,7 @@ def _version() -> str:
 
 
 __version__: str = _version()
+"""The package's version (Cargo.toml's), as ``python -m pi --version`` reports it."""
 
 __all__ = [
     "DeviceError",

@@ -239,7 +239,12 @@ def forget(engine: Engine) -> None:
 
 
 def close() -> None:
-    """Forgets every engine (each is freed once no call uses it) and every missing device."""
+    """Releases every engine the package holds: their CPU threads and GPU devices.
+
+    Each engine is freed once no call uses it (a call in flight keeps its own
+    until it returns); later calls make new engines. A GPU found missing is
+    looked for again.
+    """
     with _lock:
         _engines.clear()
         _others.clear()
