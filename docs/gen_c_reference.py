@@ -21,7 +21,8 @@ HEADER = Path(__file__).resolve().parents[1] / "include" / "pi.h"
 _KINDS = {"define": "Constants", "typedef": "Types", "function": "Functions"}
 _NAME = {
     "define": re.compile(r"#define\s+(\w+)"),
-    "typedef": re.compile(r"(\w+)\s*;\s*$"),
+    # `typedef struct pi_engine pi_engine;` or `typedef int32_t (*pi_progress_fn)(...);`
+    "typedef": re.compile(r"\(\s*\*\s*(\w+)\s*\)|(\w+)\s*;\s*$"),
     "function": re.compile(r"(\w+)\s*\("),
 }
 
@@ -62,14 +63,14 @@ def parse(text: str) -> tuple[str, list[Entry]]:
             comment.append(line[2:].removeprefix(" "))
         elif (kind := _kind(line)) is not None:
             declaration = [line]
-            while kind == "function" and not declaration[-1].rstrip().endswith(";"):
+            while kind != "define" and not declaration[-1].rstrip().endswith(";"):
                 i += 1
                 declaration.append(lines[i])
             decl = "\n".join(declaration)
             name = _NAME[kind].search(decl)
             if name is None:
                 raise ValueError(f"include/pi.h line {i + 1}: no name in {decl!r}")
-            entries.append(Entry(kind, name[1], decl, comment))
+            entries.append(Entry(kind, name[1] or name[2], decl, comment))
             comment = []
         else:
             comment = []
@@ -106,6 +107,8 @@ def render(text: str) -> str:
         "```c",
         '#include "pi.h"   /* C99; extern "C" guards for C++ */',
         "```",
+        "",
+        "## Overview",
         "",
         _escape(intro),
         "",

@@ -63,7 +63,9 @@ def _header_names() -> dict[str, set[str]]:
     text = HEADER.read_text(encoding="utf-8")
     code = re.sub(r"//[^\n]*|/\*.*?\*/", "", text, flags=re.S)
     defines = set(re.findall(r"^#define\s+(PI_\w+)\s+\S", code, flags=re.M))
-    types = set(re.findall(r"^typedef\b[^;]*?\b(\w+)\s*;", code, flags=re.M))
+    typedefs = re.findall(r"^typedef\b[^;]*;", code, flags=re.M)
+    pointer, plain = re.compile(r"\(\s*\*\s*(\w+)\s*\)"), re.compile(r"(\w+)\s*;$")
+    types = {(pointer.search(t) or plain.search(t))[1] for t in typedefs}
     functions = set(re.findall(r"\b(pi_\w+)\s*\([^;]*\)\s*;", code))
     return {"define": defines - {"PI_H"}, "typedef": types, "function": functions}
 
@@ -85,6 +87,18 @@ def test_the_c_reference_has_every_name_of_the_header(kind: str) -> None:
     _, entries = gen.parse(HEADER.read_text(encoding="utf-8"))
     bare = [e.name for e in entries if not e.comment]
     assert bare == [], f"declarations of include/pi.h without a comment: {bare}"
+
+
+def test_the_c_reference_reads_a_function_pointer_type() -> None:
+    header = (
+        "// Called with progress.\ntypedef int32_t (*pi_cb)(void *user_data,\n"
+        "                         uint64_t done);\n\n// Counts.\nint32_t pi_f(pi_cb cb);\n"
+    )
+    _, entries = _generator().parse(header)
+    assert [(e.kind, e.name, e.comment) for e in entries] == [
+        ("typedef", "pi_cb", ["Called with progress."]),
+        ("function", "pi_f", ["Counts."]),
+    ]
 
 
 def test_the_c_reference_keeps_a_comment_whole() -> None:

@@ -1,7 +1,7 @@
 """Concurrency and memory: one engine shared by 8 Python threads, and the
 resident memory of a process that makes 10,000 engines and a million small
 calls stays flat. The figures are printed (pytest -s or the CI log shows
-them) for the README's reliability section."""
+them) for docs/reliability.md."""
 
 from __future__ import annotations
 
