@@ -121,7 +121,7 @@ async function runJob(job) {
   $("status").textContent = "Starting…";
   announce(`Running ${groupDigits(job.count)} samples…`);
   try {
-    const result = await run.count({
+    const result = await run.start({
       onStart: ({ backend, counter, note }) => {
         $("adapter").textContent = `${backend}: ${counter.adapter}`;
         show("note", note);

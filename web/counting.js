@@ -155,7 +155,7 @@ export function nextChunk(n, seconds) {
 
 /**
  * One run of the page, (seed, first, count) on a backend choice, counted chunk by chunk.
- * `stop()` ends it from anywhere (a button, a key): `count` then throws Stopped.
+ * `stop()` ends it from anywhere (a button, a key): `start` then throws Stopped.
  */
 export class Run {
   #stopped = false;
@@ -186,7 +186,7 @@ export class Run {
    * onChunk(seconds) after every chunk (this.hits and this.done then updated). Returns
    * {hits, samples, seed, first, backend, adapter, seconds}, the first four decimal strings.
    */
-  async count({ onStart = () => {}, onChunk = () => {} } = {}) {
+  async start({ onStart = () => {}, onChunk = () => {} } = {}) {
     this.#current = await getCounter(this.backend, this.tuning);
     this.#check();
     onStart(this.#current);

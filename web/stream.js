@@ -1,4 +1,4 @@
-// The sample stream of pi in JavaScript (README.md, "The stream"): Philox4x32-10, the hit rule and exact run counts.
+// The sample stream of pi in JavaScript (as src/stream.rs defines it): Philox4x32-10, the hit rule and exact run counts.
 //
 // An ES module with no imports, shared by the page, its Web Worker and the Node tests.
 // Seeds, sample indices and counts are BigInt (they pass 2^53); 32-bit words are Numbers.

@@ -115,7 +115,7 @@ describe("the hit rule's edge files (tests/data), as every kernel runs them", ()
 });
 
 describe("counting runs", () => {
-  test("reference cases from the issue", () => {
+  test("reference cases (the hits python -m pi gives)", () => {
     assert.equal(stream.countHits(42n, 0n, 1000n), 794n);
     assert.equal(stream.countHits(42n, 0n, 1_000_000n), 785856n);
     assert.equal(stream.countHits(U64_MAX, (1n << 33n) - 3n, 1001n), 791n);
@@ -161,7 +161,7 @@ describe("counting runs", () => {
   });
 });
 
-/** Limits like SwiftShader's (shared NOTES), for planning tests. */
+/** Limits like those Chromium reports for SwiftShader, for planning tests. */
 const SWIFTSHADER = {
   maxComputeInvocationsPerWorkgroup: 256,
   maxComputeWorkgroupSizeX: 256,
@@ -366,6 +366,17 @@ describe("query string (docs/browser.md)", () => {
       assert.match(q.error ?? "(no error)", pattern);
     });
   }
+
+  test("the Browser page rows of docs/bad-input.md", () => {
+    const doc = readFileSync(join(ROOT, "docs", "bad-input.md"), "utf8").split("## Browser page")[1];
+    const rows = [...doc.matchAll(/^\| `(\?[^`]*)` \| (\w+) \| `(.*)` \|$/gm)];
+    assert.ok(rows.length >= 15, `only ${rows.length} rows`);
+    for (const [, query, name, start] of rows) {
+      const { error } = parseQuery(query);
+      assert.ok(error?.startsWith(`${name}: `), `${query}: ${error}`);
+      assert.ok(error.startsWith(start), `${query}: ${error}`);
+    }
+  });
 
   test("the last sample alone is a valid run", () => {
     const q = parseQuery("seed=1&first=18446744073709551615&count=1&run=1");
