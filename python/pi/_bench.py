@@ -46,8 +46,7 @@ import time
 from dataclasses import asdict
 from typing import Any, Callable
 
-from . import _bench_report as report
-from ._bench_limits import NUMPY_BASIS, Machine, limit_notes
+from ._bench_limits import NUMPY_BASIS, Machine, limit_notes, load_average
 from ._bench_measure import (
     SEED,
     Settings,
@@ -57,13 +56,20 @@ from ._bench_measure import (
     measure_small_calls,
     sweep,
 )
+from ._bench_report import (
+    format_table,
+    small_call_rows,
+    summary_notes,
+    sweep_rows,
+    write_plot,
+)
 
 __all__ = ["add_arguments", "main", "run_bench"]
 
 
 def run_bench(settings: Settings, log: Callable[[str], None]) -> dict[str, Any]:
     """Runs every measurement; returns the results (the --json document)."""
-    started, load_before = time.time(), _load()
+    started, load_before = time.time(), load_average()
     machine = Machine.find(settings)
     series = make_series(settings, machine.np, machine.cores, machine.gpu_device)
     sweep(series, grid(settings.max_n, settings.per_decade), settings, log)
@@ -84,7 +90,7 @@ def run_bench(settings: Settings, log: Callable[[str], None]) -> dict[str, Any]:
     meta = machine.meta()
     meta.update(
         load_before=load_before,
-        load_after=_load(),
+        load_after=load_average(),
         seconds=time.time() - started,
         settings=asdict(settings),
         seed=SEED,

@@ -113,7 +113,8 @@ def numpy_limit(numpy: Series | None, n: int) -> Limit | None:
 # --- the machine ---------------------------------------------------------------------------
 
 
-def _load() -> list[float] | None:
+def load_average() -> list[float] | None:
+    """The load averages (1, 5, 15 minutes), rounded; None where the system has none."""
     try:
         return [round(x, 2) for x in os.getloadavg()]
     except (AttributeError, OSError):

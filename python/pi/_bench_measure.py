@@ -27,6 +27,8 @@ SEED = 20240601
 SMALL_NS = (1000, 10_000, 100_000)
 #: Fewest timed repeats of a small-call row (they are short: the best of several).
 SMALL_REPEAT = 5
+
+
 @dataclass
 class Settings:
     """How much to measure."""

@@ -1,10 +1,18 @@
-"""The report of ``python -m pi bench``: rows against their limits, notes, the table and the plot."""
+"""The report of ``python -m pi bench``: rows against their limits, notes, table and plot."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ._bench_limits import CYCLES_PER_SAMPLE, NUMPY_BASIS, Limit, Machine, cpu_bound, gpu_ceiling, numpy_limit
+from ._bench_limits import (
+    CYCLES_PER_SAMPLE,
+    NUMPY_BASIS,
+    Limit,
+    Machine,
+    cpu_bound,
+    gpu_ceiling,
+    numpy_limit,
+)
 from ._bench_measure import SMALL_REPEAT, Point, Series, format_n
 from ._pyplot import pyplot
 

@@ -18,7 +18,9 @@ from pi._lib import lib
 
 HAS_NUMPY = importlib.util.find_spec("numpy") is not None
 HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
-SMALL_ROWS = {f"small-{n}" for n in _bench_measure.SMALL_NS} | {f"c-call-{_bench_measure.SMALL_NS[0]}"}
+SMALL_ROWS = {f"small-{n}" for n in _bench_measure.SMALL_NS} | {
+    f"c-call-{_bench_measure.SMALL_NS[0]}"
+}
 
 
 def bench(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -118,7 +120,10 @@ def test_quick_json_and_plot(tmp_path: Path) -> None:
         # the small-call goal is judged in a note, from the same figures
         small = [note for note in results["notes"] if note.startswith("small calls:")]
         assert len(small) == 1
-        met = all(rows[f"small-{n}"]["ratio_numpy"] >= _bench_report.SMALL_GOAL for n in _bench_measure.SMALL_NS)
+        met = all(
+            rows[f"small-{n}"]["ratio_numpy"] >= _bench_report.SMALL_GOAL
+            for n in _bench_measure.SMALL_NS
+        )
         assert small[0].endswith(": met" if met else ": not met")
     if "gpu" not in rows:
         assert any("GPU" in note for note in results["notes"])
@@ -218,7 +223,9 @@ def test_bad_options(args: list[str], words: str) -> None:
 
 
 def test_point_spread() -> None:
-    p = _bench_measure.Point.of(1000, [2e-6, 1e-6, 4e-6], calls=10, hits=7, cpu_times=[3e-6, 2e-6, 5e-6])
+    p = _bench_measure.Point.of(
+        1000, [2e-6, 1e-6, 4e-6], calls=10, hits=7, cpu_times=[3e-6, 2e-6, 5e-6]
+    )
     assert (p.seconds, p.median, p.worst) == (1e-6, 2e-6, 4e-6)
     assert p.spread == pytest.approx(3.0) and p.rate == pytest.approx(1e9)
     assert p.repeats == 3 and p.hits == 7
@@ -280,7 +287,9 @@ def test_small_call_goal(ratio: float, verdict: str) -> None:
     notes = _bench_report.summary_notes(rows, "avx512")
     assert notes == [
         "small calls: pi.approximate_pi_cpu(n) takes "
-        + ", ".join(f"{1 / ratio:.2f}x at n = {_bench_measure.format_n(n)}" for n in _bench_measure.SMALL_NS)
+        + ", ".join(
+            f"{1 / ratio:.2f}x at n = {_bench_measure.format_n(n)}" for n in _bench_measure.SMALL_NS
+        )
         + f" of NumPy's time (goal: at most 0.5x): {verdict}"
     ]
 
