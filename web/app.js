@@ -177,7 +177,8 @@ function showFieldError(e) {
   show("error", e.message);
   show("note", "");
   clearResult();
-  finish(`Not run: ${FIELDS[e.field]} is not valid.`);
+  // The error box is an alert: the status line says it too, without a second announcement.
+  $("status").textContent = `Not run: ${FIELDS[e.field]} is not valid.`;
   $(e.field).focus();
 }
 
