@@ -10,7 +10,7 @@
 //
 // The planning functions are pure and exported, so Node tests can replay a plan on the CPU.
 
-import { blocksOf, edgeHits, keyOf, rangeIsValid } from "./stream.js";
+import { blocksOf, edgeHits, keyOf, rangeError } from "./stream.js";
 
 /** Invocations per workgroup (src/gpu/mod.rs WORKGROUP_SIZE), when the adapter allows it. */
 export const WORKGROUP_SIZE = 256;
@@ -326,7 +326,8 @@ export class GpuCounter {
 
   /** Hits of samples first .. first + count - 1 of seed (all BigInt), as a BigInt. */
   async countHits(seed, first, count) {
-    if (!rangeIsValid(first, count)) throw new GpuError(`invalid run: first ${first} + count ${count} > 2^64`);
+    const outside = rangeError(first, count);
+    if (outside) throw new GpuError(outside);
     const blocks = blocksOf(first, count);
     let hits = BigInt(edgeHits(seed, blocks));
     if (blocks.nBlocks === 0n) return hits;

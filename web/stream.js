@@ -1,4 +1,4 @@
-// The sample stream of pi in JavaScript (README.md, "The stream"): Philox4x32-10, the hit rule and exact run counts.
+// The sample stream of pi in JavaScript (as src/stream.rs defines it): Philox4x32-10, the hit rule and exact run counts.
 //
 // An ES module with no imports, shared by the page, its Web Worker and the Node tests.
 // Seeds, sample indices and counts are BigInt (they pass 2^53); 32-bit words are Numbers.
@@ -124,6 +124,15 @@ export function rangeIsValid(first, count) {
 }
 
 /**
+ * The one range rule's message: null for a valid run, else why not, naming the count under
+ * `countName` and the first sample under `firstName` (the query's and the form's words).
+ */
+export function rangeError(first, count, firstName = "first", countName = "count") {
+  if (rangeIsValid(first, count)) return null;
+  return `${countName}: ${firstName} + ${countName} = ${first + count} is past 2^64 (the last sample is 2^64 - 1)`;
+}
+
+/**
  * How a valid run splits into whole blocks and at most one lone sample at each end
  * (src/stream.rs, Blocks::of): {head, firstBlock, nBlocks, tail}, head and tail a
  * sample index or null.
@@ -183,9 +192,8 @@ export function countHits(seed, first, count) {
   checkU64("seed", seed);
   checkU64("first", first);
   checkU64("count", count);
-  if (!rangeIsValid(first, count)) {
-    throw new RangeError(`count: first + count = ${first + count} is past 2^64`);
-  }
+  const outside = rangeError(first, count);
+  if (outside) throw new RangeError(outside);
   const b = blocksOf(first, count);
   let hits = BigInt(edgeHits(seed, b));
   const key = keyOf(seed);

@@ -6,7 +6,7 @@ Usage::
                  [--json]
     python -m pi [N] (--scheduler tcp://HOST:8786 | --local-workers W) [--piece-size P]
     python -m pi devices
-    python -m pi plot --out FILE.png [N] [--seed S] [--backend B]
+    python -m pi plot --out FILE.png [N] [--seed S] [--backend B] [--gpu all|K] [--threads T]
     python -m pi bench [--quick] [--out FILE.png] [--json FILE] [--repeat K] [--max-n N]
     python -m pi web [--port P] [--open]
 
@@ -35,6 +35,8 @@ from typing import Any, Callable, NamedTuple, NoReturn
 
 import pi
 from pi import _api, _checks, _engine
+from pi._lib import lib, read_string
+from pi._pyplot import pyplot
 from pi._result import pi_and_error
 
 PROG = "python -m pi"
@@ -168,6 +170,17 @@ def _add_seed_backend(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_gpu_threads(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--gpu",
+        default=None,
+        metavar="all|K",
+        help="the GPUs: all (every hardware GPU shares the run) or adapter K as "
+        "`devices` lists them (default: what PI_GPU says, else the best adapter)",
+    )
+    parser.add_argument("--threads", default=None, metavar="T", help="CPU threads (default: all)")
+
+
 def add_run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "num_points",
@@ -177,14 +190,7 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
         help=f"samples, e.g. 1e9 (default: {_DEFAULT_RUN:.0e})",
     )
     _add_seed_backend(run)
-    run.add_argument(
-        "--gpu",
-        default=None,
-        metavar="all|K",
-        help="the GPUs: all (every hardware GPU shares the run) or adapter K as "
-        "`devices` lists them (default: what PI_GPU says, else the best adapter)",
-    )
-    run.add_argument("--threads", default=None, metavar="T", help="CPU threads (default: all)")
+    _add_gpu_threads(run)
     run.add_argument("--first", default=0, metavar="F", help="first sample's index (default: 0)")
     run.add_argument("--json", action="store_true", help="print the result as one JSON object")
     run.add_argument("--no-progress", action="store_true", help="never show a progress bar")
@@ -320,12 +326,7 @@ def cmd_devices(args: argparse.Namespace) -> int:
     auto = _engine.get_engine("auto", 0)
     print(f"auto: {auto.backend} ({auto.describe()})")
     # Every adapter with its index, for --gpu / gpu= / PI_GPU (an index or all).
-    from pi._lib import ffi, lib
-
-    size = lib.pi_gpu_list(ffi.NULL, 0)
-    buf = ffi.new("char[]", size + 1)
-    lib.pi_gpu_list(buf, size + 1)
-    for line in ffi.string(buf).decode(errors="replace").splitlines():
+    for line in read_string(lib.pi_gpu_list).splitlines():
         print(f"gpu {line}")
     return 0
 
@@ -341,6 +342,7 @@ def add_plot_arguments(plot: argparse.ArgumentParser) -> None:
     )
     plot.add_argument("--points", default=200, help="points on the curve (default 200)")
     _add_seed_backend(plot)
+    _add_gpu_threads(plot)
 
 
 def checkpoints(n: int, points: int) -> list[int]:
@@ -354,17 +356,10 @@ def checkpoints(n: int, points: int) -> list[int]:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        hint = "pip install matplotlib (the 'plot' extra)"
-        raise RuntimeError(f"plotting needs matplotlib: {hint}") from None
+    plt = pyplot()
     marks = checkpoints(args.num_points, args.points)
     seed = _checks.seed(args.seed)
-    engine = _engine.get_engine(args.backend, 0)
+    engine = _engine.get_engine(args.backend, _checks.threads(args.threads), _checks.gpu(args.gpu))
     xs: list[int] = []
     estimates: list[float] = []
     errors: list[float] = []

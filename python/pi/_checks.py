@@ -40,8 +40,8 @@ __all__ = [
 U64_MAX = (1 << 64) - 1
 #: One past the last sample index: a run is valid when ``first + count <= STREAM_END``.
 STREAM_END = 1 << 64
-#: Backend names, as the API and the command line take them.
-BACKENDS = ("auto", "cpu", "gpu")
+#: Backend names, as the API and the command line take them, and their ``PI_BACKEND_*`` codes.
+BACKENDS = {"auto": lib.PI_BACKEND_AUTO, "cpu": lib.PI_BACKEND_CPU, "gpu": lib.PI_BACKEND_GPU}
 
 _SHOWN_LIMIT = 10**30
 
@@ -133,7 +133,8 @@ def backend(value: Any, name: str = "backend") -> str:
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a str, not {type(value).__name__}")
     text = value if len(value) <= 40 else value[:40] + "..."
-    raise ValueError(f"{name} must be one of 'auto', 'cpu', 'gpu', got {text!r}")
+    names = ", ".join(map(repr, BACKENDS))
+    raise ValueError(f"{name} must be one of {names}, got {text!r}")
 
 
 #: The largest adapter index ``pi_engine_new_on`` takes (its ``gpu`` is an ``int32_t``).

@@ -23,11 +23,11 @@ import threading
 import time
 from typing import Any, Callable, Optional
 
+from ._checks import BACKENDS
 from ._errors import DeviceError, NoDeviceError
 from ._lib import check, ffi, lib, read_string
 
 __all__ = [
-    "BACKENDS",
     "GPU_DEFAULT",
     "MAX_OTHER_ENGINES",
     "Engine",
@@ -36,8 +36,6 @@ __all__ = [
     "get_engine",
 ]
 
-#: Backend names and their ``PI_BACKEND_*`` codes.
-BACKENDS = {"auto": lib.PI_BACKEND_AUTO, "cpu": lib.PI_BACKEND_CPU, "gpu": lib.PI_BACKEND_GPU}
 _NAMES = {lib.PI_BACKEND_CPU: "cpu", lib.PI_BACKEND_GPU: "gpu"}
 
 #: The default GPU choice (``PI_GPU_DEFAULT``: what ``PI_GPU`` says).

@@ -13,12 +13,14 @@ from typing import Any
 import pytest
 
 from _helpers import DATA, NO_GPU_ENV, child_env, run_python
-from pi import _bench
+from pi import _bench_limits, _bench_measure, _bench_report
 from pi._lib import lib
 
 HAS_NUMPY = importlib.util.find_spec("numpy") is not None
 HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
-SMALL_ROWS = {f"small-{n}" for n in _bench.SMALL_NS} | {f"c-call-{_bench.SMALL_NS[0]}"}
+SMALL_ROWS = {f"small-{n}" for n in _bench_measure.SMALL_NS} | {
+    f"c-call-{_bench_measure.SMALL_NS[0]}"
+}
 
 
 def bench(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -93,12 +95,12 @@ def test_quick_json_and_plot(tmp_path: Path) -> None:
     # the limit of each kind of row
     assert rows["python"]["limit"] == ("NumPy" if HAS_NUMPY else None)
     for name in SMALL_ROWS:
-        assert rows[name]["kind"] == "small" and rows[name]["n"] in _bench.SMALL_NS
+        assert rows[name]["kind"] == "small" and rows[name]["n"] in _bench_measure.SMALL_NS
         assert rows[name]["limit"] == ("NumPy" if HAS_NUMPY else None)
         assert rows[name]["ratio_numpy"] == rows[name]["ratio_limit"]
-        assert rows[name]["repeats"] >= _bench.SMALL_REPEAT
-    if meta["cpu_kernel"] in _bench.CYCLES_PER_SAMPLE and meta["cpu_ghz"]:
-        cycles = _bench.CYCLES_PER_SAMPLE[meta["cpu_kernel"]]
+        assert rows[name]["repeats"] >= _bench_measure.SMALL_REPEAT
+    if meta["cpu_kernel"] in _bench_limits.CYCLES_PER_SAMPLE and meta["cpu_ghz"]:
+        cycles = _bench_limits.CYCLES_PER_SAMPLE[meta["cpu_kernel"]]
         for row in rows.values():
             if row["kind"] == "cpu":
                 core = meta["cpu_ghz"] * 1e9 / cycles
@@ -118,7 +120,10 @@ def test_quick_json_and_plot(tmp_path: Path) -> None:
         # the small-call goal is judged in a note, from the same figures
         small = [note for note in results["notes"] if note.startswith("small calls:")]
         assert len(small) == 1
-        met = all(rows[f"small-{n}"]["ratio_numpy"] >= _bench.SMALL_GOAL for n in _bench.SMALL_NS)
+        met = all(
+            rows[f"small-{n}"]["ratio_numpy"] >= _bench_report.SMALL_GOAL
+            for n in _bench_measure.SMALL_NS
+        )
         assert small[0].endswith(": met" if met else ": not met")
     if "gpu" not in rows:
         assert any("GPU" in note for note in results["notes"])
@@ -167,7 +172,7 @@ def test_options_without_gpu(tmp_path: Path) -> None:
         assert max(p["n"] for p in series["points"]) <= 1000
     for row in results["rows"]:
         check_row(row)
-        assert row["repeats"] == (_bench.SMALL_REPEAT if row["kind"] == "small" else 1)
+        assert row["repeats"] == (_bench_measure.SMALL_REPEAT if row["kind"] == "small" else 1)
 
 
 def test_without_numpy_and_matplotlib(tmp_path: Path) -> None:
@@ -218,16 +223,18 @@ def test_bad_options(args: list[str], words: str) -> None:
 
 
 def test_point_spread() -> None:
-    p = _bench.Point.of(1000, [2e-6, 1e-6, 4e-6], calls=10, hits=7, cpu_times=[3e-6, 2e-6, 5e-6])
+    p = _bench_measure.Point.of(
+        1000, [2e-6, 1e-6, 4e-6], calls=10, hits=7, cpu_times=[3e-6, 2e-6, 5e-6]
+    )
     assert (p.seconds, p.median, p.worst) == (1e-6, 2e-6, 4e-6)
     assert p.spread == pytest.approx(3.0) and p.rate == pytest.approx(1e9)
     assert p.repeats == 3 and p.hits == 7
     assert p.cpu_seconds == 2e-6 and p.cpu_rate == pytest.approx(5e8)
-    assert _bench.Point.of(1000, [1e-6], calls=1, cpu_times=[0.0]).cpu_rate is None
+    assert _bench_measure.Point.of(1000, [1e-6], calls=1, cpu_times=[0.0]).cpu_rate is None
 
 
 def test_format_n() -> None:
-    assert [_bench.format_n(n) for n in (100, 1000, 10**4, 3 * 10**5, 10**9, 12345)] == [
+    assert [_bench_measure.format_n(n) for n in (100, 1000, 10**4, 3 * 10**5, 10**9, 12345)] == [
         "100",
         "1000",
         "1e4",
@@ -239,48 +246,50 @@ def test_format_n() -> None:
 
 def test_limits() -> None:
     device = "CPU, 2 threads, avx512 kernel"
-    assert _bench.cpu_kernel(device) == "avx512"
-    assert _bench.cpu_kernel("CPU") is None
-    bound = _bench.cpu_bound(4, 2, "avx512", 2.1)  # threads beyond the cores do not count
+    assert _bench_limits.cpu_kernel(device) == "avx512"
+    assert _bench_limits.cpu_kernel("CPU") is None
+    bound = _bench_limits.cpu_bound(4, 2, "avx512", 2.1)  # threads beyond the cores do not count
     assert bound is not None and bound.name == "avx512 bound"
-    assert bound.rate == pytest.approx(2 * 2.1e9 / _bench.CYCLES_PER_SAMPLE["avx512"])
-    assert _bench.cpu_bound(1, 2, "scalar", 2.1) is None  # no bound stated
-    assert _bench.cpu_bound(1, 2, "avx512", None) is None  # no clock
-    ceiling = _bench.gpu_ceiling("GPU: NVIDIA H200 (Vulkan, NVIDIA 580.159.04, DiscreteGpu)")
-    assert ceiling is not None and ceiling.rate == _bench.GPU_CEILINGS["H200"]
-    assert _bench.gpu_ceiling("GPU: llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan, Cpu)") is None
-    ghz, source = _bench.cpu_clock(3.25)
+    assert bound.rate == pytest.approx(2 * 2.1e9 / _bench_limits.CYCLES_PER_SAMPLE["avx512"])
+    assert _bench_limits.cpu_bound(1, 2, "scalar", 2.1) is None  # no bound stated
+    assert _bench_limits.cpu_bound(1, 2, "avx512", None) is None  # no clock
+    ceiling = _bench_limits.gpu_ceiling("GPU: NVIDIA H200 (Vulkan, NVIDIA 580.159.04, DiscreteGpu)")
+    assert ceiling is not None and ceiling.rate == _bench_limits.GPU_CEILINGS["H200"]
+    assert _bench_limits.gpu_ceiling("GPU: llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan, Cpu)") is None
+    ghz, source = _bench_limits.cpu_clock(3.25)
     assert (ghz, source) == (3.25, "--cpu-ghz")
 
 
 def test_numpy_limit_past_its_sweep() -> None:
-    numpy = _bench.Series("numpy", "NumPy", "numpy", _bench.python_counter, 1.0)
-    numpy.points = [_bench.Point.of(n, [n / 1e8], 1) for n in (100, 1000)]
-    assert _bench.numpy_limit(numpy, 10) is None
+    numpy = _bench_measure.Series("numpy", "NumPy", "numpy", _bench_measure.python_counter, 1.0)
+    numpy.points = [_bench_measure.Point.of(n, [n / 1e8], 1) for n in (100, 1000)]
+    assert _bench_limits.numpy_limit(numpy, 10) is None
     numpy.points[-1].rate = 2e8
-    assert _bench.numpy_limit(numpy, 999).rate == pytest.approx(1e8)
-    assert _bench.numpy_limit(numpy, 1000).rate == 2e8
-    assert _bench.numpy_limit(numpy, 10**6).rate == 2e8  # past its sweep: its largest n
+    assert _bench_limits.numpy_limit(numpy, 999).rate == pytest.approx(1e8)
+    assert _bench_limits.numpy_limit(numpy, 1000).rate == 2e8
+    assert _bench_limits.numpy_limit(numpy, 10**6).rate == 2e8  # past its sweep: its largest n
 
 
 @pytest.mark.parametrize(("ratio", "verdict"), [(2.5, "met"), (1.5, "not met")])
 def test_small_call_goal(ratio: float, verdict: str) -> None:
     rows = [
-        _bench.make_row(
+        _bench_report.make_row(
             f"small-{n}",
             "api",
             "small",
             None,
-            _bench.Point.of(n, [n / (ratio * 1e8)], 1),
-            _bench.Limit("NumPy", 1e8, "NumPy"),
-            _bench.Limit("NumPy", 1e8, "NumPy"),
+            _bench_measure.Point.of(n, [n / (ratio * 1e8)], 1),
+            _bench_limits.Limit("NumPy", 1e8, "NumPy"),
+            _bench_limits.Limit("NumPy", 1e8, "NumPy"),
         )
-        for n in _bench.SMALL_NS
+        for n in _bench_measure.SMALL_NS
     ]
-    notes = _bench.summary_notes(rows, "avx512")
+    notes = _bench_report.summary_notes(rows, "avx512")
     assert notes == [
         "small calls: pi.approximate_pi_cpu(n) takes "
-        + ", ".join(f"{1 / ratio:.2f}x at n = {_bench.format_n(n)}" for n in _bench.SMALL_NS)
+        + ", ".join(
+            f"{1 / ratio:.2f}x at n = {_bench_measure.format_n(n)}" for n in _bench_measure.SMALL_NS
+        )
         + f" of NumPy's time (goal: at most 0.5x): {verdict}"
     ]
 
@@ -291,7 +300,7 @@ def test_measure_together_interleaves() -> None:
     def make(name: str, result: object):
         return lambda: calls.append(name) or result
 
-    points = _bench.measure_together({"a": make("a", 7), "b": make("b", 1.5)}, 10, 3, 0.0)
+    points = _bench_measure.measure_together({"a": make("a", 7), "b": make("b", 1.5)}, 10, 3, 0.0)
     # a warm-up call each, then one call each per repeat, in turn
     assert calls == ["a", "b"] + ["a", "b"] * 3
     assert points["a"].hits == 7 and points["b"].hits is None

@@ -7,15 +7,19 @@ the subject: ``python -m pi`` itself, a hidden GPU (drivers are chosen at load) 
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 import pi
 from _helpers import NO_GPU_ENV, cli, posix_only, start_python
+from pi import _engine
 from pi.__main__ import COMMANDS, main
+from pi._lib import lib
 
 
 def run_main(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
@@ -239,6 +243,46 @@ def test_plot_without_matplotlib(capsys, monkeypatch, tmp_path) -> None:
     assert code == 1
     assert "pip install matplotlib" in one_error_line(err)
     assert not (tmp_path / "x.png").exists()
+
+
+def test_plot_honours_threads_and_gpu(capsys, monkeypatch, tmp_path) -> None:
+    pytest.importorskip("matplotlib")
+    asked = []
+    real = _engine.get_engine
+
+    def recording(backend: str, threads: int, gpu: int = _engine.GPU_DEFAULT) -> _engine.Engine:
+        asked.append((backend, threads, gpu))
+        return real("cpu", threads)
+
+    monkeypatch.setattr(_engine, "get_engine", recording)
+    out = tmp_path / "pi.png"
+    args = ("plot", "--out", str(out), "1e4", "--seed", "3", "--points", "5")
+    code, stdout, err = run_main(capsys, *args, "--backend", "cpu", "--threads", "3")
+    assert code == 0, err
+    code, _, err = run_main(capsys, *args, "--backend", "gpu", "--gpu", "all")
+    assert code == 0, err
+    assert asked == [("cpu", 3, _engine.GPU_DEFAULT), ("gpu", 0, lib.PI_GPU_ALL)]
+    assert "final estimate" in stdout
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("--threads", "2000"), ("--threads", "x"), ("--gpu", "-1")]
+)
+def test_plot_bad_threads_or_gpu(capsys, tmp_path, option: str, value: str) -> None:
+    code, _out, err = run_main(capsys, "plot", "--out", str(tmp_path / "x.png"), option, value)
+    assert code == 2
+    assert f"argument {option}: " in one_error_line(err)
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_matplotlib_is_imported_in_one_place() -> None:
+    package = Path(pi.__file__).parent
+    importers = sorted(
+        path.name
+        for path in package.glob("*.py")
+        if re.search(r"^\s*import matplotlib", path.read_text(encoding="utf-8"), re.M)
+    )
+    assert importers == ["_pyplot.py"]
 
 
 @posix_only

@@ -1,8 +1,9 @@
 // Test helpers for the browser tests: the one skip-or-fail rule, a static HTTP server, Chromium started by hand and attached over CDP.
 //
-// Chromium is Debian's /usr/bin/chromium (or $PI_CHROMIUM), started with the flags that work
-// headless here (shared NOTES: "WebGPU in headless Chromium") and a fresh profile, then
-// attached with playwright-core's connectOverCDP. Every wait has a deadline.
+// Chromium is Debian's /usr/bin/chromium (or $PI_CHROMIUM), started headless with BASE_FLAGS
+// (no sandbox, which containers lack; WebGPU's SwiftShader adapter only with
+// --enable-unsafe-webgpu) and a fresh profile, then attached with playwright-core's
+// connectOverCDP. Every wait has a deadline.
 
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -138,7 +139,7 @@ export function stop(child) {
 const groupLeaders = new WeakSet();
 const isGroupLeader = (child) => groupLeaders.has(child);
 
-/** Flags for every Chromium we start (shared NOTES). */
+/** Flags for every Chromium we start: headless, no sandbox (containers), nothing fetched from the network. */
 const BASE_FLAGS = [
   "--headless",
   "--no-sandbox",

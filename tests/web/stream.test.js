@@ -1,12 +1,15 @@
-// Tests of the JavaScript stream (web/stream.js), the dispatch planner (web/gpu.js) and the query parser (web/query.js), in Node, no browser.
+// Tests of the JavaScript stream (web/stream.js), the dispatch planner (web/gpu.js), the query parser (web/query.js), the page's text (web/format.js) and plot range (web/plot.js), in Node, no browser.
 
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 
+import { nextChunk } from "../../web/counting.js";
+import { cliCommand, estimateText, groupDigits, resultText } from "../../web/format.js";
 import * as gpu from "../../web/gpu.js";
-import { parseCount, parseQuery, parseSeed } from "../../web/query.js";
+import { yRange, ZOOM_FROM } from "../../web/plot.js";
+import { PARAMETERS, parseCount, parseFirst, parseQuery, parseSeed, runQuery } from "../../web/query.js";
 import * as stream from "../../web/stream.js";
 import { ROOT } from "./_browser.js";
 import { pythonHits } from "./_reference.js";
@@ -74,8 +77,45 @@ describe("hit rule", () => {
   });
 });
 
+/** The rows of a tests/data file: its non-comment lines split into columns. */
+function dataRows(name) {
+  return readFileSync(join(ROOT, "tests", "data", name), "utf8")
+    .split("\n")
+    .filter((l) => l.trim() && !l.startsWith("#"))
+    .map((l) => l.trim().split(/\s+/));
+}
+
+describe("the hit rule's edge files (tests/data), as every kernel runs them", () => {
+  test("edge_points.txt: the points nearest the circle, both ways round", () => {
+    const rows = dataRows("edge_points.txt");
+    assert.ok(rows.length >= 12, `only ${rows.length} points`);
+    for (const [x, y, excess, hit] of rows) {
+      assert.equal(hit === "1", BigInt(excess) < 0n, `the file's own row ${x} ${y}`);
+      for (const [a, b] of [[x, y], [y, x]]) {
+        assert.equal(stream.isHit(Number(a), Number(b)), hit === "1", `isHit(${a}, ${b})`);
+        assert.equal(stream.isHitExact(Number(a), Number(b)), hit === "1", `isHitExact(${a}, ${b})`);
+      }
+    }
+  });
+
+  test("edge_samples.txt: samples with a zero coordinate, drawn and counted by the stream", () => {
+    const rows = dataRows("edge_samples.txt");
+    assert.ok(rows.length >= 9, `only ${rows.length} samples`);
+    for (const [seed, index, x, y, hit] of rows) {
+      const [s, i] = [BigInt(seed), BigInt(index)];
+      assert.deepEqual(stream.sample(s, i), [Number(x), Number(y)], `sample ${index} of seed ${seed}`);
+      assert.equal(stream.countHits(s, i, 1n), BigInt(hit), `hits of sample ${index} of seed ${seed}`);
+      // In a block counted whole, and as the lone sample at either end of a run.
+      const block = i & ~1n;
+      const other = stream.countHits(s, i ^ 1n, 1n);
+      assert.equal(stream.countHits(s, block, 2n), BigInt(hit) + other, `block ${block >> 1n} of seed ${seed}`);
+      assert.equal(stream.countHits(s, i - 1n, 3n) - stream.countHits(s, i - 1n, 1n) - stream.countHits(s, i + 1n, 1n), BigInt(hit));
+    }
+  });
+});
+
 describe("counting runs", () => {
-  test("reference cases from the issue", () => {
+  test("reference cases (the hits python -m pi gives)", () => {
     assert.equal(stream.countHits(42n, 0n, 1000n), 794n);
     assert.equal(stream.countHits(42n, 0n, 1_000_000n), 785856n);
     assert.equal(stream.countHits(U64_MAX, (1n << 33n) - 3n, 1001n), 791n);
@@ -121,7 +161,7 @@ describe("counting runs", () => {
   });
 });
 
-/** Limits like SwiftShader's (shared NOTES), for planning tests. */
+/** Limits like those Chromium reports for SwiftShader, for planning tests. */
 const SWIFTSHADER = {
   maxComputeInvocationsPerWorkgroup: 256,
   maxComputeWorkgroupSizeX: 256,
@@ -174,9 +214,10 @@ function replay(cfg, seed, first, count) {
 describe("dispatch planning (web/gpu.js, as src/gpu/mod.rs)", () => {
   test("constants match the Rust GPU backend's, and Params the shader's struct", () => {
     const dir = join(ROOT, "src", "gpu");
-    const rs = existsSync(dir)
-      ? readdirSync(dir).filter((f) => f.endsWith(".rs")).map((f) => readFileSync(join(dir, f), "utf8")).join("\n")
-      : readFileSync(join(ROOT, "src", "gpu.rs"), "utf8");
+    const rs = readdirSync(dir)
+      .filter((f) => f.endsWith(".rs"))
+      .map((f) => readFileSync(join(dir, f), "utf8"))
+      .join("\n");
     const constant = (name) => {
       const m = new RegExp(`const ${name}: \\w+ = ([^;]+);`).exec(rs);
       assert.ok(m, `${name} not found in the Rust GPU backend`);
@@ -280,7 +321,7 @@ describe("dispatch planning (web/gpu.js, as src/gpu/mod.rs)", () => {
   });
 });
 
-describe("query string (SPEC section 4)", () => {
+describe("query string (docs/browser.md)", () => {
   test("a good query", () => {
     const q = parseQuery("?seed=18446744073709551615&first=8589934589&count=1001&run=1");
     assert.equal(q.error, undefined);
@@ -306,9 +347,12 @@ describe("query string (SPEC section 4)", () => {
     ["seed=&count=10&run=1", /^seed: not a decimal integer/],
     ["seed=18446744073709551616&count=10&run=1", /^seed: must be at most 2\^64 - 1/],
     ["seed=1&count=0&run=1", /^count: must be at least 1/],
-    ["seed=1&count=1e6&run=1", /^count: not a decimal integer/],
+    ["seed=1&count=1e6&run=1", /^count: not a decimal integer: "1e6" \(the query takes plain digits; the form also takes 1e6/],
+    ["seed=1&cout=5000&run=1", /^cout: not a parameter of this page \(it takes seed, first, count, run, backend/],
+    ["seed=1&count=5&run=1&x", /^x: not a parameter of this page/],
+    ["count=5&Seed=1", /^Seed: not a parameter/],
     ["seed=1&count=18446744073709551616&run=1", /^count: must be at most/],
-    ["seed=1&first=18446744073709551615&count=2&run=1", /^count: first \+ count = 18446744073709551617 is past 2\^64/],
+    ["seed=1&first=18446744073709551615&count=2&run=1", /^count: first \+ count = 18446744073709551617 is past 2\^64 \(the last sample is 2\^64 - 1\)$/],
     ["seed=1&first=18446744073709551616&count=1&run=1", /^first: must be at most/],
     ["seed=1&first=x&count=1&run=1", /^first: not a decimal integer/],
     ["seed=1&count=5&run=yes", /^run: must be 1 or 0/],
@@ -322,6 +366,17 @@ describe("query string (SPEC section 4)", () => {
       assert.match(q.error ?? "(no error)", pattern);
     });
   }
+
+  test("the Browser page rows of docs/bad-input.md", () => {
+    const doc = readFileSync(join(ROOT, "docs", "bad-input.md"), "utf8").split("## Browser page")[1];
+    const rows = [...doc.matchAll(/^\| `(\?[^`]*)` \| (\w+) \| `(.*)` \|$/gm)];
+    assert.ok(rows.length >= 15, `only ${rows.length} rows`);
+    for (const [, query, name, start] of rows) {
+      const { error } = parseQuery(query);
+      assert.ok(error?.startsWith(`${name}: `), `${query}: ${error}`);
+      assert.ok(error.startsWith(start), `${query}: ${error}`);
+    }
+  });
 
   test("the last sample alone is a valid run", () => {
     const q = parseQuery("seed=1&first=18446744073709551615&count=1&run=1");
@@ -339,5 +394,87 @@ describe("query string (SPEC section 4)", () => {
     assert.equal(parseSeed(""), null);
     assert.equal(parseSeed("0x2a"), 42n);
     assert.ok(parseSeed("18446744073709551616") instanceof Error);
+  });
+});
+
+describe("the form, the query and the page's text agree", () => {
+  test("runQuery writes what parseQuery reads back", () => {
+    const job = { seed: U64_MAX, first: 5n, count: 1_000_000n, backend: "js" };
+    assert.equal(runQuery(job), "?seed=18446744073709551615&first=5&count=1000000&backend=js&run=1");
+    const q = parseQuery(runQuery(job));
+    assert.deepEqual([q.seed, q.first, q.count, q.backend, q.run], [U64_MAX, 5n, 1_000_000n, "js", true]);
+    assert.equal(runQuery({ seed: 42n, first: 0n, count: 1000n }), "?seed=42&count=1000&run=1");
+    for (const name of new URLSearchParams(runQuery(job)).keys()) assert.ok(PARAMETERS.includes(name), name);
+  });
+
+  test("form errors name the field by its label", () => {
+    assert.match(parseCount("0", "Samples").message, /^Samples: must be between 1 and 2\^64 - 1: "0"$/);
+    assert.match(parseCount("1.5e0", "Samples").message, /^Samples: not a whole number of samples/);
+    assert.match(parseSeed("x", "Seed").message, /^Seed: not an integer/);
+    assert.match(parseFirst("-1", "First sample").message, /^First sample: not a decimal integer: "-1"$/);
+    assert.equal(
+      stream.rangeError(U64_MAX, 2n, "First sample", "Samples"),
+      "Samples: First sample + Samples = 18446744073709551617 is past 2^64 (the last sample is 2^64 - 1)",
+    );
+    assert.equal(stream.rangeError(U64_MAX, 1n), null);
+  });
+
+  test("the estimate, the command line and the copied result read as python -m pi prints them", () => {
+    // python -m pi 1000000 --seed 42: "pi ≈ 3.1434 ± 0.0016", hits 785856.
+    assert.equal(estimateText(785856n, 1_000_000n), "π ≈ 3.1434 ± 0.0016");
+    assert.equal(groupDigits(1234567n), "1,234,567");
+    assert.equal(cliCommand({ seed: null, first: 0n, count: 10n }), "python -m pi 10 --seed S");
+    assert.equal(cliCommand({ seed: 1n, first: 5n, count: 10n }), "python -m pi 10 --seed 1 --first 5");
+    const result = { hits: "785856", samples: "1000000", seed: "42", first: "0", backend: "js", adapter: "JavaScript in 2 Web Workers", seconds: 0.5 };
+    assert.equal(
+      resultText(result, "http://127.0.0.1:8000/web/index.html?seed=42&count=1000000&run=1"),
+      [
+        "π ≈ 3.1434 ± 0.0016",
+        "hits 785856 of 1000000 samples from 0, seed 42",
+        "backend js: JavaScript in 2 Web Workers, 0.500 s",
+        "python -m pi 1000000 --seed 42",
+        "http://127.0.0.1:8000/web/index.html?seed=42&count=1000000&run=1",
+      ].join("\n"),
+    );
+  });
+
+  test("chunks aim at a fifth of a second, grow at most fourfold and stay even", () => {
+    assert.equal(nextChunk(1024n, 1), 1024n);
+    assert.equal(nextChunk(1024n, 1e-6), 4096n);
+    assert.equal(nextChunk(1_000_000n, 0.1), 2_000_000n);
+    assert.equal(nextChunk(1001n, 0.0001) % 2n, 0n);
+  });
+});
+
+describe("the plot's y range (web/plot.js)", () => {
+  /** The running estimate of a real run: (42, 0, n) at n = 1e3 .. 1e8 (hits from the library). */
+  const points = [
+    [1e3, 794],
+    [1e6, 785856],
+  ].map(([n, hits]) => {
+    const { pi, stdError } = stream.estimate(BigInt(hits), BigInt(n));
+    return { n, pi, se: stdError };
+  });
+
+  test("up to 10^6 samples it covers every point's band", () => {
+    const [lo, hi] = yRange(points);
+    for (const p of points) assert.ok(lo <= p.pi - 2 * p.se && p.pi + 2 * p.se <= hi);
+    assert.ok(hi - lo > 0.2, "the first point at 1e3 samples is far from pi");
+  });
+
+  test("past 10^6 samples it zooms to the band of the last two decades", () => {
+    const tail = [1e7, 1e8, 1e9].map((n) => ({ n, pi: Math.PI + 1e-5, se: 1.6 / Math.sqrt(n) }));
+    const all = [...points, ...tail];
+    const [lo, hi] = yRange(all);
+    const half = (hi - lo) / 2;
+    assert.ok(all[all.length - 1].n > ZOOM_FROM);
+    // Set by the point at 1e7 (the last two decades start there): 1e-5 + 2 * 5.06e-4, plus 8 %.
+    assert.ok(Math.abs(half - (1e-5 + 2 * tail[0].se) * 1.08) < 1e-12, `half ${half}`);
+    assert.ok(half < 0.002, "the early points no longer set the range");
+  });
+
+  test("an empty plot shows pi plus or minus 0.002", () => {
+    const [lo, hi] = yRange([]);
+    assert.ok(Math.abs(hi - lo - 2 * 0.002 * 1.08) < 1e-12);
   });
 });
