@@ -75,7 +75,10 @@ mod tests {
         use std::os::unix::ffi::OsStrExt;
         let raw = OsStr::from_bytes(b"cp\xffu");
         let why = read_from("PI_BACKEND", Some(raw), "auto, cpu or gpu").unwrap_err();
-        assert!(why.starts_with("environment variable PI_BACKEND=") && why.contains("UTF-8"), "{why}");
+        assert!(
+            why.starts_with("environment variable PI_BACKEND=") && why.contains("UTF-8"),
+            "{why}"
+        );
         assert!(why.ends_with("use auto, cpu or gpu"), "{why}");
     }
 }

@@ -33,7 +33,9 @@ fn a_refused_thread_count_is_refused_ten_times_and_leaves_nothing_behind() {
     }
     let out = limits_case("refusal");
     assert!(out.contains("ok refusal"), "{out}");
-    report("C: 1024 threads under an address-space limit refused 10 times in a row, no thread or address space left behind");
+    report(
+        "C: 1024 threads under an address-space limit refused 10 times in a row, no thread or address space left behind",
+    );
 }
 
 #[test]

@@ -245,8 +245,7 @@ def _make(backend: str, threads: int, gpu: int) -> Engine:
 def _evict() -> None:
     # Oldest first, until the others fit both bounds; the newest always stays.
     while len(_others) > 1 and (
-        len(_others) > MAX_OTHER_ENGINES
-        or sum(k[1] for k in _others) > max_other_threads()
+        len(_others) > MAX_OTHER_ENGINES or sum(k[1] for k in _others) > max_other_threads()
     ):
         _engines.pop(_others.pop(0), None)
 

@@ -237,7 +237,9 @@ mod tests {
     #[test]
     fn a_panicking_task_is_raised_to_the_caller_and_the_pool_goes_on() {
         let pool = Pool::new(2).unwrap();
-        let r = catch_unwind(AssertUnwindSafe(|| pool.run(50, &|t| if t == 17 { panic!("boom") } else { 1 })));
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            pool.run(50, &|t| if t == 17 { panic!("boom") } else { 1 })
+        }));
         assert!(r.is_err());
         assert_eq!(pool.run(10, &|_| 1), 10);
     }

@@ -158,8 +158,7 @@ pub fn adapters(allow_software: bool) -> Result<Vec<wgpu::Adapter>, GpuError> {
     let backends = backends_from_env()?;
     let instance = instance(backends);
     let found = pollster::block_on(instance.enumerate_adapters(backends));
-    let wanted_name = crate::env::read(ADAPTER_NAME_VAR, "an adapter name")
-        .map_err(GpuError::NoDevice)?;
+    let wanted_name = crate::env::read(ADAPTER_NAME_VAR, "an adapter name").map_err(GpuError::NoDevice)?;
     let listed: Vec<String> = found.iter().map(|a| short_name(&a.get_info())).collect();
     let mut usable: Vec<wgpu::Adapter> = found
         .into_iter()

@@ -272,3 +272,21 @@ fn calibrate(gpu: &GpuBackend) -> Result<f64, GpuError> {
         count *= 2;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pi_gpu_takes_all_or_minus_one_none_an_index_or_blank() {
+        assert_eq!(GpuSelection::parse(""), Some(GpuSelection::Best));
+        assert_eq!(GpuSelection::parse(" ALL "), Some(GpuSelection::All));
+        // -1 as PI_GPU_ALL is in C.
+        assert_eq!(GpuSelection::parse("-1"), Some(GpuSelection::All));
+        assert_eq!(GpuSelection::parse("None"), Some(GpuSelection::Hidden));
+        assert_eq!(GpuSelection::parse("3"), Some(GpuSelection::Index(3)));
+        for bad in ["-2", "x", "1.5", "all,0"] {
+            assert_eq!(GpuSelection::parse(bad), None, "{bad}");
+        }
+    }
+}

@@ -42,7 +42,8 @@ def test_a_thread_count_refused_under_an_address_space_limit_never_aborts() -> N
         want = pi.estimate(10**7, seed=42, backend="cpu", threads=4)["hits"]
         pi.close()
         base = threads()
-        resource.setrlimit(resource.RLIMIT_AS, ((vm_kib() + 96 * 1024) * 1024, resource.RLIM_INFINITY))
+        tight = (vm_kib() + 96 * 1024) * 1024  # room for 64 threads' stacks, not 1024
+        resource.setrlimit(resource.RLIMIT_AS, (tight, resource.RLIM_INFINITY))
         ok64 = pi.estimate(10**7, seed=42, backend="cpu", threads=64)["hits"] == want
         pi.close()
         refusals, left = [], []
@@ -157,5 +158,6 @@ def test_a_bad_pi_gpu_does_not_stop_the_cpu() -> None:
     bad = run_python("import pi; pi.estimate(10**6, seed=42, backend='gpu')", env=env)
     assert bad.returncode != 0 and "PI_GPU" in bad.stderr, bad.stderr
     if os.name == "posix":
-        long = run_python("import pi; pi.estimate(10, seed=1, backend='gpu')", env={**env, "PI_GPU": "x" * 10000})
+        code = "import pi; pi.estimate(10, seed=1, backend='gpu')"
+        long = run_python(code, env={**env, "PI_GPU": "x" * 10000})
         assert "... (10000 bytes)" in long.stderr, long.stderr
