@@ -69,8 +69,9 @@
 #define PI_BACKEND_GPU 2
 
 // `gpu` of `pi_engine_new_on`: the GPUs the environment variable `PI_GPU`
-// names (`all` or an index), the best adapter when it is unset; what
-// `pi_engine_new` does.
+// names (`all` or -1, `none`, or an index), the best adapter when it is
+// unset; what `pi_engine_new` does. `PI_GPU=none` hides every adapter
+// from every call (as if there were none), whatever `gpu` says.
 #define PI_GPU_DEFAULT -2
 
 // `gpu` of `pi_engine_new_on`: every hardware GPU, each run shared in

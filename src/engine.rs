@@ -108,11 +108,13 @@ mod fork_watch {
     const SETTING: u8 = 1;
     const SET: u8 = 2;
     const FAILED: u8 = 3;
-    /// Set while a fork() is being prepared: no new GPU setup starts.
+    /// Set while a fork() is being prepared: no new call into the GPU
+    /// driver starts.
     static FORKING: AtomicBool = AtomicBool::new(false);
-    /// Threads setting up or releasing a GPU device right now.
+    /// Threads inside the Vulkan loader or a GPU driver right now (through
+    /// wgpu): listing adapters, setting up, using or releasing a device.
     static GPU_SETUPS: AtomicUsize = AtomicUsize::new(0);
-    /// The longest a fork() waits for GPU setups to finish.
+    /// The longest a fork() waits for those calls to finish.
     const MAX_WAIT: Duration = Duration::from_secs(10);
 
     #[cfg(unix)]
@@ -124,9 +126,10 @@ mod fork_watch {
         ) -> i32;
     }
 
-    /// Before fork(): waits (bounded) until no thread is inside the GPU
-    /// driver's setup, whose loader and driver locks a child would inherit
-    /// held for ever.
+    /// Before fork(): waits (bounded) until no thread is inside the Vulkan
+    /// loader or a GPU driver, whose locks a child would inherit held for
+    /// ever (the next instance it makes would hang, or its dynamic loader
+    /// assert).
     #[cfg(unix)]
     extern "C" fn prepare() {
         FORKING.store(true, Ordering::SeqCst);
@@ -172,8 +175,10 @@ mod fork_watch {
         FORKS.load(Ordering::Acquire)
     }
 
-    /// Held while a GPU device is set up or released: a fork() in another
-    /// thread waits for it to drop (see [`prepare`]).
+    /// Held by every call that reaches the GPU driver through wgpu (adapter
+    /// lists, instance and device creation, counts, drops): a fork() in
+    /// another thread waits for it to drop (see [`prepare`]). Not
+    /// reentrant: a thread takes one at a time.
     pub struct GpuSetup(());
 
     impl GpuSetup {
@@ -276,34 +281,25 @@ impl Drop for Engine {
 }
 
 /// The value of `PI_BACKEND`, if set and not blank. A value that is not
-/// UTF-8 or not a backend name is an error naming the variable (a long one
-/// is shortened in the message).
+/// UTF-8 or not a backend name is an error naming the variable.
 fn backend_from_env() -> Result<Option<Backend>, Error> {
-    let Some(raw) = std::env::var_os(BACKEND_ENV) else {
+    const EXPECTED: &str = "one of auto, cpu, gpu";
+    let Some(text) = crate::env::read(BACKEND_ENV, EXPECTED).map_err(Error::InvalidArgument)? else {
         return Ok(None);
     };
-    let shown = |text: &str| {
-        const MAX: usize = 40;
-        match text.char_indices().nth(MAX) {
-            Some((cut, _)) => format!("{:?}... ({} bytes)", &text[..cut], text.len()),
-            None => format!("{text:?}"),
-        }
-    };
-    let Some(text) = raw.to_str() else {
-        return Err(Error::InvalidArgument(format!(
-            "environment variable {BACKEND_ENV}={} is not valid UTF-8; use auto, cpu or gpu",
-            shown(&raw.to_string_lossy())
-        )));
-    };
-    if text.trim().is_empty() {
-        return Ok(None);
-    }
-    Backend::from_name(text).map(Some).ok_or_else(|| {
-        Error::InvalidArgument(format!(
-            "environment variable {BACKEND_ENV}={} is not one of auto, cpu, gpu",
-            shown(text)
-        ))
-    })
+    Backend::from_name(&text)
+        .map(Some)
+        .ok_or_else(|| Error::InvalidArgument(crate::env::bad_value(BACKEND_ENV, &text, EXPECTED)))
+}
+
+/// One line per GPU adapter, best first (`index: name (API, driver, device
+/// type)`; the indices of [`GpuSelection::Index`] and `PI_GPU`); none when
+/// there is no adapter or `PI_GPU=none` hides them. A fork() in another
+/// thread waits until the adapters are listed and released.
+pub fn gpu_list() -> Result<Vec<String>, Error> {
+    fork_watch::watching();
+    let _driver = fork_watch::GpuSetup::begin();
+    Ok(crate::gpu::multi::list()?)
 }
 
 impl Engine {
@@ -328,9 +324,12 @@ impl Engine {
             None => (backend, false),
         };
         let kernel = Kernel::from_env().map_err(Error::InvalidArgument)?;
-        let selection = match gpus {
-            Some(s) => s,
-            None => GpuSelection::from_env().map_err(Error::InvalidArgument)?,
+        // The GPU choice matters only where a GPU may be used: a bad
+        // `PI_GPU` never stops a CPU engine.
+        let selection = match (backend, gpus) {
+            (Backend::Cpu, _) => GpuSelection::Best,
+            (_, Some(s)) => s,
+            (_, None) => GpuSelection::from_env().map_err(Error::InvalidArgument)?,
         };
         fork_watch::watching();
         let gpu = {
@@ -531,7 +530,11 @@ impl Engine {
     /// Hits of a checked run.
     fn count_run(&self, seed: u64, run: Run) -> Result<u64, Error> {
         if let Some(gpu) = self.gpu_for(run.count())? {
-            match gpu.count_hits(seed, run) {
+            let counted = {
+                let _driver = fork_watch::GpuSetup::begin();
+                gpu.count_hits(seed, run)
+            };
+            match counted {
                 Ok(hits) => return Ok(hits),
                 Err(e) => self.give_up_gpu(e)?,
             }

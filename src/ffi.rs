@@ -48,8 +48,9 @@ pub const PI_BACKEND_CPU: i32 = 1;
 pub const PI_BACKEND_GPU: i32 = 2;
 
 /// `gpu` of `pi_engine_new_on`: the GPUs the environment variable `PI_GPU`
-/// names (`all` or an index), the best adapter when it is unset; what
-/// `pi_engine_new` does.
+/// names (`all` or -1, `none`, or an index), the best adapter when it is
+/// unset; what `pi_engine_new` does. `PI_GPU=none` hides every adapter
+/// from every call (as if there were none), whatever `gpu` says.
 pub const PI_GPU_DEFAULT: i32 = -2;
 /// `gpu` of `pi_engine_new_on`: every hardware GPU, each run shared in
 /// proportion to their measured speed (where there is none, the best
@@ -268,7 +269,7 @@ pub unsafe extern "C" fn pi_gpu_list(buf: *mut c_char, buf_len: usize) -> usize 
     land(
         |_| 0,
         || {
-            let text: String = crate::gpu::multi::list()?.into_iter().map(|l| l + "\n").collect();
+            let text: String = crate::engine::gpu_list()?.into_iter().map(|l| l + "\n").collect();
             // SAFETY: the caller guarantees `buf_len` writable bytes at `buf`.
             Ok(unsafe { copy_out(&text, buf, buf_len) })
         },

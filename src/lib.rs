@@ -11,6 +11,7 @@
 
 pub mod cpu;
 pub mod engine;
+pub mod env;
 pub mod ffi;
 pub mod gpu;
 pub mod stream;

@@ -88,3 +88,17 @@ fn fork_while_another_thread_looks_for_a_gpu() {
     assert!(out.contains("ok threads-auto"), "{out}");
     report("C: 5 forks while another thread makes AUTO engines (GPU discovery): every child exact, none hung");
 }
+
+/// fork() while another thread lists the GPU adapters (`pi_gpu_list`: a
+/// Vulkan instance made and dropped, the loader's and driver's locks taken):
+/// 20 children, each making a GPU engine and counting, none hangs or dies
+/// in the loader. The library holds a fork off until the listing is done.
+#[test]
+fn fork_while_another_thread_lists_gpus() {
+    if !have("cc") {
+        return;
+    }
+    let out = fork_case("gpu-list", false);
+    assert!(out.contains("ok gpu-list"), "{out}");
+    report("C: 20 forks while another thread loops on pi_gpu_list: every child's GPU engine exact, none hung");
+}

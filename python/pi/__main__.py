@@ -265,20 +265,44 @@ def _run_distributed(args: argparse.Namespace, hook: Callable[[int], Any] | None
         )
 
 
+def _writable(text: str) -> str:
+    """``text`` as stdout's encoding can write it: ``pi ~`` for ``pi ≈`` where it lacks ``≈``
+    (Windows' cp1252 when piped), ``+/-`` for ``±`` likewise, ``?`` for any other character
+    it lacks."""
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    try:
+        for sign, plain in (("≈", "~"), ("±", "+/-")):
+            if sign in text and not _can_write(sign, encoding):
+                text = text.replace(sign, plain)
+        return text.encode(encoding, errors="replace").decode(encoding)
+    except LookupError:
+        return text.encode("ascii", errors="replace").decode("ascii")
+
+
+def _can_write(text: str, encoding: str) -> bool:
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _print_result(result: dict[str, Any]) -> None:
     std_error = result["std_error"]
     digits = max(1, min(15, 1 - math.floor(math.log10(std_error)))) if std_error > 0 else 15
     seconds = result["seconds"]
     rate = result["samples"] / seconds if seconds > 0 else float("inf")
     print(
-        f"pi ≈ {result['pi']:.{digits}f} ± {std_error:.2g} (standard error; "
-        f"true pi {math.pi:.{digits}f})"
+        _writable(
+            f"pi ≈ {result['pi']:.{digits}f} ± {std_error:.2g} (standard error; "
+            f"true pi {math.pi:.{digits}f})"
+        )
     )
     print(
         f"hits {result['hits']} of {result['samples']} samples from {result['first']}, "
         f"seed {result['seed']}"
     )
-    print(f"backend {result['backend']}: {result['device']}")
+    print(_writable(f"backend {result['backend']}: {result['device']}"))
     if "pieces" in result:
         print(
             f"dask: {result['pieces']} pieces of up to {result['piece_size']} samples "

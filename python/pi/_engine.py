@@ -8,8 +8,10 @@ consecutive ranges add up exactly.
 
 The cache holds one engine per backend for the default thread count and
 GPU choice, and at most ``MAX_OTHER_ENGINES`` more (the most recently made,
-for other thread counts or GPU choices), so asking for many of them does
-not pile up threads or devices.
+for other thread counts or GPU choices) whose threads add up to at most
+``max_other_threads()`` (the newest is always kept), so asking for many of
+them does not pile up threads or devices: after ``threads=1017`` to
+``1024`` one 1,024-thread engine is left, not four.
 ``close()`` empties it; an engine is freed once no call uses it. After
 ``os.fork()`` the child starts with an empty cache and fresh locks: engines
 of the parent are left alone there (never used, never freed).
@@ -30,10 +32,12 @@ from ._lib import check, ffi, lib, read_string
 __all__ = [
     "GPU_DEFAULT",
     "MAX_OTHER_ENGINES",
+    "OTHER_THREADS_PER_CORE",
     "Engine",
     "close",
     "forget",
     "get_engine",
+    "max_other_threads",
 ]
 
 _NAMES = {lib.PI_BACKEND_CPU: "cpu", lib.PI_BACKEND_GPU: "gpu"}
@@ -44,6 +48,16 @@ GPU_DEFAULT = int(lib.PI_GPU_DEFAULT)
 #: Engines kept for thread counts other than the default (0: one per core) or
 #: GPU choices other than ``GPU_DEFAULT``.
 MAX_OTHER_ENGINES = 4
+
+#: Threads the "other" engines may hold together, per core (see ``max_other_threads``).
+OTHER_THREADS_PER_CORE = 16
+
+
+def max_other_threads() -> int:
+    """The most CPU threads the cached engines for other thread counts hold together (the newest
+    one is kept whatever its size): 16 per core, at least 64."""
+    return max(64, OTHER_THREADS_PER_CORE * (os.cpu_count() or 1))
+
 
 #: Target duration of one native call, in seconds.
 PIECE_SECONDS = 0.15
@@ -219,12 +233,19 @@ def _make(backend: str, threads: int, gpu: int) -> Engine:
         except NoDeviceError as e:
             _no_device[backend, gpu] = str(e)
             raise
+        _engines[key] = engine
         if threads or gpu != GPU_DEFAULT:
             _others.append(key)
-            while len(_others) > MAX_OTHER_ENGINES:
-                _engines.pop(_others.pop(0), None)
-        _engines[key] = engine
+            _evict()
         return engine
+
+
+def _evict() -> None:
+    # Oldest first, until the others fit both bounds; the newest always stays.
+    while len(_others) > 1 and (
+        len(_others) > MAX_OTHER_ENGINES or sum(k[1] for k in _others) > max_other_threads()
+    ):
+        _engines.pop(_others.pop(0), None)
 
 
 def forget(engine: Engine) -> None:

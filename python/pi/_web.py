@@ -2,8 +2,11 @@
 
 The page fetches ``../shaders/pi.wgsl`` relative to itself, so the server keeps the
 repository's layout: ``/web/<file>`` and ``/shaders/pi.wgsl``. It serves those files and
-nothing else. They come from the installed package (``pi/web/``, ``pi/shaders/``, put
-there by the wheel) or, in an editable install, from the source tree.
+nothing else: regular files whose real path (symbolic links resolved) lies inside the
+page's folder or the shader's. They come from the installed package (``pi/web/``,
+``pi/shaders/``, put there by the wheel) or, in an editable install, from the source tree.
+A client that sends nothing for ``CLIENT_TIMEOUT`` seconds (half a request line, say) is
+disconnected, so slow or idle clients cannot hold the server's threads.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 HOST = "127.0.0.1"
+#: Seconds a client may stay silent (mid-request or idle between requests).
+CLIENT_TIMEOUT = 10.0
 PAGE = "/web/index.html"
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 _TYPES = {
@@ -65,26 +70,36 @@ def assets() -> tuple[Path, Path]:
     )
 
 
+def _inside(file: Path, folder: Path) -> Path | None:
+    """``file``'s real path when it is a regular file inside ``folder``'s real path, else None."""
+    try:
+        real, home = file.resolve(strict=True), folder.resolve(strict=True)
+    except OSError:
+        return None
+    return real if real.is_file() and real.is_relative_to(home) else None
+
+
 class _Handler(http.server.BaseHTTPRequestHandler):
     """GET and HEAD of ``/``, ``/web/<file>`` and ``/shaders/pi.wgsl``; 404 for the rest."""
 
     server_version = "pi-web"
 
-    def __init__(self, *args: Any, web: Path, shader: Path, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, web: Path, shader: Path, timeout: float = CLIENT_TIMEOUT, **kwargs: Any
+    ) -> None:
         self.web = web
         self.shader = shader
+        self.timeout = timeout  # socketserver sets it on the connection
         super().__init__(*args, **kwargs)
 
     def _file(self) -> Path | None:
         path = self.path.split("?", 1)[0].split("#", 1)[0]
         if path == "/shaders/pi.wgsl":
-            return self.shader
+            return _inside(self.shader, self.shader.parent)
         if path in ("/web", "/web/"):
-            return self.web / "index.html"
+            return _inside(self.web / "index.html", self.web)
         name = path[len("/web/") :] if path.startswith("/web/") else ""
-        if _NAME.match(name) and (self.web / name).is_file():
-            return self.web / name
-        return None
+        return _inside(self.web / name, self.web) if _NAME.match(name) else None
 
     def _send(self, head_only: bool) -> None:
         if self.path.split("?", 1)[0] == "/":
@@ -117,11 +132,21 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass  # quiet: one line at start is enough
 
 
-def make_server(port: int) -> http.server.ThreadingHTTPServer:
-    """A server for the page on 127.0.0.1:``port`` (0: a free port), not yet serving."""
-    web, shader = assets()
-    handler = partial(_Handler, web=web, shader=shader)
-    return http.server.ThreadingHTTPServer((HOST, port), handler)
+def make_server(
+    port: int,
+    files: tuple[Path, Path] | None = None,
+    timeout: float = CLIENT_TIMEOUT,
+) -> http.server.ThreadingHTTPServer:
+    """A server for the page on 127.0.0.1:``port`` (0: a free port), not yet serving.
+
+    ``files``: the page's folder and the shader (default: ``assets()``); ``timeout``: seconds
+    a client may stay silent before it is disconnected.
+    """
+    web, shader = files or assets()
+    handler = partial(_Handler, web=web, shader=shader, timeout=timeout)
+    server = http.server.ThreadingHTTPServer((HOST, port), handler)
+    server.daemon_threads = True
+    return server
 
 
 def main(args: argparse.Namespace) -> int:

@@ -7,8 +7,8 @@ use super::x86;
 use crate::stream;
 
 /// The environment variable that forces the CPU kernel of every engine made
-/// after it is set: `auto` (the default), `avx512`, `avx2`, `portable` or
-/// `scalar`.
+/// after it is set: `auto` (the default) or a kernel's name (see
+/// [`Kernel::ALL`]).
 pub const KERNEL_ENV: &str = "PI_CPU_KERNEL";
 
 /// Which lane kernel counts whole blocks on this CPU.
@@ -83,16 +83,9 @@ impl Kernel {
     /// [`Kernel::detect`]. An unknown name, a kernel this CPU lacks or a
     /// value that is not UTF-8 is an error whose message names the variable.
     pub fn from_env() -> Result<Kernel, String> {
-        let forced = match std::env::var_os(KERNEL_ENV) {
+        let forced = match crate::env::read(KERNEL_ENV, &setting_names())? {
             None => None,
-            Some(v) => match v.to_str() {
-                Some(v) => Kernel::from_setting(v)?,
-                None => {
-                    return Err(format!(
-                        "environment variable {KERNEL_ENV} is not valid UTF-8; use auto, avx512, avx2, portable or scalar"
-                    ));
-                }
-            },
+            Some(v) => Kernel::from_setting(&v)?,
         };
         Ok(forced.unwrap_or_else(Kernel::detect))
     }
@@ -159,28 +152,34 @@ impl Kernel {
 /// [`Kernel::from_setting`] on a CPU that runs the kernels `runs`.
 fn choose(value: &str, runs: &[Kernel]) -> Result<Option<Kernel>, String> {
     let name = value.trim().to_ascii_lowercase();
-    // No kernel name is long: a long value is shown cut short.
-    let value = match value.char_indices().nth(20) {
-        Some((cut, _)) => format!("{:?}... ({} bytes)", &value[..cut], value.len()),
-        None => format!("{value:?}"),
-    };
     if name.is_empty() || name == "auto" {
         return Ok(None);
     }
     let Some(kernel) = Kernel::ALL.into_iter().find(|k| k.name() == name) else {
-        return Err(format!(
-            "environment variable {KERNEL_ENV}={value} is not one of auto, avx512, avx2, portable, scalar"
+        return Err(crate::env::bad_value(
+            KERNEL_ENV,
+            value,
+            &format!("one of {}", setting_names()),
         ));
     };
     if !runs.contains(&kernel) {
         let names: Vec<&str> = runs.iter().map(|k| k.name()).collect();
         return Err(format!(
-            "environment variable {KERNEL_ENV}={value} asks for a kernel this processor cannot run \
+            "environment variable {KERNEL_ENV}={} asks for a kernel this processor cannot run \
              (it runs: {})",
+            crate::env::quote(value),
             names.join(", ")
         ));
     }
     Ok(Some(kernel))
+}
+
+/// The values `PI_CPU_KERNEL` takes, from [`Kernel::ALL`], fastest first:
+/// `auto, avx512, avx2, portable, scalar`.
+fn setting_names() -> String {
+    let mut names = vec!["auto"];
+    names.extend(Kernel::ALL.iter().rev().map(|k| k.name()));
+    names.join(", ")
 }
 
 /// The blocks among `j0 .. j0 + n` (wrapping past `2^64 - 1`) with a zero

@@ -1,9 +1,11 @@
-//! The CPU backend: runs split into tasks over a persistent thread pool,
+//! The CPU backend: runs split into tasks over a persistent thread pool
+//! ([`pool`]: the calling thread and `threads - 1` workers),
 //! each task counted by one of the lane kernels ([`Kernel`], chosen at run
 //! time or by `PI_CPU_KERNEL`). Every kernel counts exactly what
 //! [`stream::count_hits`](crate::stream::count_hits) counts.
 
 mod kernel;
+mod pool;
 mod portable;
 #[cfg(target_arch = "x86_64")]
 mod x86;
@@ -11,7 +13,8 @@ mod x86;
 pub use kernel::{KERNEL_ENV, Kernel, zero_word_blocks};
 
 use crate::stream::{self, Blocks};
-use rayon::prelude::*;
+use pool::Pool;
+use std::sync::Mutex;
 
 /// Runs of at most this many samples stay on the calling thread: below it,
 /// waking the pool costs more than it saves.
@@ -21,9 +24,13 @@ pub const SERIAL_SAMPLES: u64 = 1 << 17;
 /// large enough that scheduling is noise.
 const BLOCKS_PER_TASK: u64 = 1 << 16;
 
-/// The CPU backend: a kernel and a persistent pool of worker threads.
+/// Small batches per task of [`CpuBackend::count_hits_batched`].
+const BATCHES_PER_TASK: usize = 16;
+
+/// The CPU backend: a kernel and a persistent pool of worker threads;
+/// dropping it returns after they have exited.
 pub struct CpuBackend {
-    pool: rayon::ThreadPool,
+    pool: Pool,
     threads: usize,
     kernel: Kernel,
 }
@@ -51,11 +58,8 @@ impl CpuBackend {
         } else {
             threads
         };
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("pi-cpu-{i}"))
-            .build()
-            .map_err(|e| format!("could not start {threads} CPU threads: {e}"))?;
+        // The calling thread counts too: it and `threads - 1` workers.
+        let pool = Pool::new(threads - 1).map_err(|why| format!("could not start {threads} CPU threads: {why}"))?;
         Ok(CpuBackend { pool, threads, kernel })
     }
 
@@ -84,15 +88,10 @@ impl CpuBackend {
             self.kernel.block_hits(key, b.first_block, b.n_blocks)
         } else {
             let tasks = b.n_blocks.div_ceil(BLOCKS_PER_TASK);
-            self.pool.install(|| {
-                (0..tasks)
-                    .into_par_iter()
-                    .map(|t| {
-                        let start = t * BLOCKS_PER_TASK;
-                        let n = BLOCKS_PER_TASK.min(b.n_blocks - start);
-                        self.kernel.block_hits(key, b.first_block.wrapping_add(start), n)
-                    })
-                    .sum::<u64>()
+            self.pool.run(tasks, &|t| {
+                let start = t * BLOCKS_PER_TASK;
+                let n = BLOCKS_PER_TASK.min(b.n_blocks - start);
+                self.kernel.block_hits(key, b.first_block.wrapping_add(start), n)
             })
         };
         whole + b.edge_hits(seed)
@@ -110,11 +109,14 @@ impl CpuBackend {
             }
         } else {
             let key = stream::key_of(seed);
-            self.pool.install(|| {
-                out.par_iter_mut().enumerate().with_min_len(16).for_each(|(k, slot)| {
-                    let b = Blocks::of(start(k), batch_size);
+            let chunks: Vec<Mutex<&mut [u64]>> = out.chunks_mut(BATCHES_PER_TASK).map(Mutex::new).collect();
+            self.pool.run(chunks.len() as u64, &|t| {
+                let mut chunk = chunks[t as usize].lock().unwrap_or_else(|p| p.into_inner());
+                for (i, slot) in chunk.iter_mut().enumerate() {
+                    let b = Blocks::of(start(t as usize * BATCHES_PER_TASK + i), batch_size);
                     *slot = self.kernel.block_hits(key, b.first_block, b.n_blocks) + b.edge_hits(seed);
-                })
+                }
+                0
             });
         }
     }

@@ -15,19 +15,7 @@ pub const BACKEND_VAR: &str = "WGPU_BACKEND";
 /// compared without case), as in wgpu's own examples.
 pub const ADAPTER_NAME_VAR: &str = "WGPU_ADAPTER_NAME";
 
-/// At most this many characters of an environment variable's value are
-/// quoted in a message.
-const QUOTE_MAX: usize = 64;
-
-/// `value`, quoted, cut at [`QUOTE_MAX`] characters.
-fn quote(value: &str) -> String {
-    if value.chars().count() <= QUOTE_MAX {
-        format!("{value:?}")
-    } else {
-        let head: String = value.chars().take(QUOTE_MAX).collect();
-        format!("{head:?}... ({} characters)", value.chars().count())
-    }
-}
+use crate::env::quote;
 
 /// The backends to search: every one this build has, or those that
 /// `WGPU_BACKEND` names. A value that names none of this build's backends
@@ -35,13 +23,9 @@ fn quote(value: &str) -> String {
 /// an empty search.
 pub fn backends_from_env() -> Result<wgpu::Backends, GpuError> {
     let built = wgpu::Instance::enabled_backend_features();
-    let value = match std::env::var(BACKEND_VAR) {
-        Ok(v) if v.trim().is_empty() => return Ok(built),
-        Ok(v) => v,
-        Err(std::env::VarError::NotPresent) => return Ok(built),
-        Err(std::env::VarError::NotUnicode(_)) => {
-            return Err(GpuError::NoDevice(format!("{BACKEND_VAR} is not valid UTF-8")));
-        }
+    let Some(value) = crate::env::read(BACKEND_VAR, "a list of vulkan, metal, dx12, gl").map_err(GpuError::NoDevice)?
+    else {
+        return Ok(built);
     };
     let mut wanted = wgpu::Backends::empty();
     for name in value.split(',') {
@@ -162,12 +146,19 @@ fn short_name(info: &wgpu::AdapterInfo) -> String {
 /// The usable adapters, best first (discrete, integrated, virtual, other,
 /// software; ties keep the driver's order): `WGPU_BACKEND` limits the
 /// backends, `WGPU_ADAPTER_NAME` the names, `allow_software` the device
-/// types. None usable is [`GpuError::NoDevice`], saying what was found.
+/// types. None usable, or `PI_GPU=none`, is [`GpuError::NoDevice`], saying
+/// what was found.
 pub fn adapters(allow_software: bool) -> Result<Vec<wgpu::Adapter>, GpuError> {
+    if super::multi::hidden() {
+        return Err(GpuError::NoDevice(format!(
+            "{}=none hides every adapter",
+            super::multi::GPU_ENV
+        )));
+    }
     let backends = backends_from_env()?;
     let instance = instance(backends);
     let found = pollster::block_on(instance.enumerate_adapters(backends));
-    let wanted_name = std::env::var(ADAPTER_NAME_VAR).ok().filter(|s| !s.is_empty());
+    let wanted_name = crate::env::read(ADAPTER_NAME_VAR, "an adapter name").map_err(GpuError::NoDevice)?;
     let listed: Vec<String> = found.iter().map(|a| short_name(&a.get_info())).collect();
     let mut usable: Vec<wgpu::Adapter> = found
         .into_iter()

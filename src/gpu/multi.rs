@@ -9,10 +9,15 @@ use super::device;
 use super::{GpuBackend, GpuError, GpuOptions};
 use crate::stream::Run;
 
-/// The environment variable that picks the GPUs an engine uses: `all`, or
-/// the index of one adapter in [`device::adapters`]`(true)` (the list
-/// `python -m pi devices` prints). Unset or empty: the best adapter.
+/// The environment variable that picks the GPUs an engine uses: `all` (or
+/// `-1`, as `PI_GPU_ALL` in C), `none` (hide every adapter: no GPU is found,
+/// listed or used, on any OS), or the index of one adapter in
+/// [`device::adapters`]`(true)` (the list `python -m pi devices` prints).
+/// Unset or empty: the best adapter. Read only where a GPU may be used.
 pub const GPU_ENV: &str = "PI_GPU";
+
+/// What `PI_GPU` may be, for messages.
+const GPU_VALUES: &str = "`all` (or -1), `none` or an adapter index (see `python -m pi devices`)";
 
 /// Runs shorter than this go to the fastest device alone: splitting them
 /// would cost more round trips than it saves.
@@ -32,36 +37,42 @@ pub enum GpuSelection {
     All,
     /// The adapter at this index of [`device::adapters`]`(true)`.
     Index(usize),
+    /// None: every adapter hidden (`PI_GPU=none`).
+    Hidden,
 }
 
 impl GpuSelection {
-    /// `all`, or a decimal index; blank is [`GpuSelection::Best`].
+    /// `all` or `-1`, `none`, or a decimal index; blank is
+    /// [`GpuSelection::Best`]. Any case.
     pub fn parse(text: &str) -> Option<GpuSelection> {
         let text = text.trim();
         if text.is_empty() {
             return Some(GpuSelection::Best);
         }
-        if text.eq_ignore_ascii_case("all") {
+        if text.eq_ignore_ascii_case("all") || text == "-1" {
             return Some(GpuSelection::All);
+        }
+        if text.eq_ignore_ascii_case("none") {
+            return Some(GpuSelection::Hidden);
         }
         text.parse().ok().map(GpuSelection::Index)
     }
 
     /// The selection `PI_GPU` asks for: [`GpuSelection::Best`] when unset.
-    /// A value that is neither `all` nor an index is an error naming the
-    /// variable.
+    /// A value that is none of [`GpuSelection::parse`]'s is an error naming
+    /// the variable.
     pub fn from_env() -> Result<GpuSelection, String> {
-        let Some(raw) = std::env::var_os(GPU_ENV) else {
+        let Some(text) = crate::env::read(GPU_ENV, GPU_VALUES)? else {
             return Ok(GpuSelection::Best);
         };
-        let text = raw.to_string_lossy();
-        let shown: String = text.chars().take(40).collect();
-        raw.to_str().and_then(GpuSelection::parse).ok_or_else(|| {
-            format!(
-                "environment variable {GPU_ENV}={shown:?} is not `all` or an adapter index (see `python -m pi devices`)"
-            )
-        })
+        GpuSelection::parse(&text).ok_or_else(|| crate::env::bad_value(GPU_ENV, &text, GPU_VALUES))
     }
+}
+
+/// Whether `PI_GPU=none` hides every adapter (a bad value hides none: it is
+/// reported where the selection is read).
+pub fn hidden() -> bool {
+    GpuSelection::from_env() == Ok(GpuSelection::Hidden)
 }
 
 /// One line per adapter of [`device::adapters`]`(true)`: `index: name (API,
@@ -103,7 +114,7 @@ impl Gpus {
             ..GpuOptions::default()
         };
         match selection {
-            GpuSelection::Best => Ok(Gpus::one(GpuBackend::with_options(options)?)),
+            GpuSelection::Best | GpuSelection::Hidden => Ok(Gpus::one(GpuBackend::with_options(options)?)),
             GpuSelection::Index(k) => {
                 let adapters = device::adapters(true)?;
                 let Some(adapter) = adapters.get(k) else {
@@ -259,5 +270,23 @@ fn calibrate(gpu: &GpuBackend) -> Result<f64, GpuError> {
             return Ok(count as f64 / elapsed.as_secs_f64().max(1e-9));
         }
         count *= 2;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pi_gpu_takes_all_or_minus_one_none_an_index_or_blank() {
+        assert_eq!(GpuSelection::parse(""), Some(GpuSelection::Best));
+        assert_eq!(GpuSelection::parse(" ALL "), Some(GpuSelection::All));
+        // -1 as PI_GPU_ALL is in C.
+        assert_eq!(GpuSelection::parse("-1"), Some(GpuSelection::All));
+        assert_eq!(GpuSelection::parse("None"), Some(GpuSelection::Hidden));
+        assert_eq!(GpuSelection::parse("3"), Some(GpuSelection::Index(3)));
+        for bad in ["-2", "x", "1.5", "all,0"] {
+            assert_eq!(GpuSelection::parse(bad), None, "{bad}");
+        }
     }
 }

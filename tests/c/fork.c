@@ -1,7 +1,8 @@
 /*
  * fork() after an engine is made: the child gets the exact counts, or a GPU
  * engine's PI_ERROR_DEVICE within two seconds, and never hangs. Usage:
- * fork CASE, CASE one of cpu, auto, gpu, threads, threads-auto. Prints "ok CASE"
+ * fork CASE, CASE one of cpu, auto, gpu, threads, threads-auto, gpu-list.
+ * Prints "ok CASE"
  * and exits 0 when every check passed. Each child runs under alarm() and
  * the parent kills it after 30 s, so a hang fails instead of blocking.
  * Built and run by tests/fork.rs.
@@ -200,6 +201,45 @@ static int forks_under_load(void) {
     return ok && failures == 0;
 }
 
+/* Lists the GPU adapters without pause (a Vulkan instance made and
+ * dropped each time: the loader's and the driver's locks). */
+static void *gpu_lister(void *arg) {
+    char text[4096];
+    (void)arg;
+    while (!stop) pi_gpu_list(text, sizeof text);
+    return NULL;
+}
+
+/* In a child forked while another thread listed adapters: a GPU engine
+ * (any adapter; none is fine) is made and counts exactly. */
+static int child_gpu_engine(void) {
+    pi_engine *e = NULL;
+    uint64_t hits = 0;
+    int32_t rc = pi_engine_new(PI_BACKEND_GPU, 2, &e);
+    if (rc == PI_ERROR_NO_DEVICE) return 0;
+    if (rc != PI_OK) {
+        fail("a GPU engine in the child");
+        return failures;
+    }
+    if (pi_count_hits(e, SEED, 7, BIG, &hits) != PI_OK || hits != big_hits) fail("its count");
+    pi_engine_free(e);
+    return failures;
+}
+
+/* Forks 20 times, 20 to 90 ms apart, while another thread lists adapters. */
+static int forks_while_listing(void) {
+    pthread_t lister;
+    int k, ok = 1;
+    if (pthread_create(&lister, NULL, gpu_lister, NULL) != 0) return 0;
+    for (k = 0; k < 20 && ok; k++) {
+        sleep_ms(20 + (k * 37) % 71);
+        ok &= in_child("fork while another thread lists GPUs", child_gpu_engine);
+    }
+    stop = 1;
+    pthread_join(lister, NULL);
+    return ok && failures == 0;
+}
+
 int main(int argc, char **argv) {
     const char *name = argc > 1 ? argv[1] : "";
     int32_t backend = PI_BACKEND_CPU, rc;
@@ -227,8 +267,10 @@ int main(int argc, char **argv) {
          * looks for a GPU adapter (in the Vulkan loader and driver). */
         maker_backend = PI_BACKEND_AUTO;
         ok = forks_under_load();
+    } else if (strcmp(name, "gpu-list") == 0) {
+        ok = forks_while_listing();
     } else {
-        fprintf(stderr, "usage: fork cpu|auto|gpu|threads|threads-auto\n");
+        fprintf(stderr, "usage: fork cpu|auto|gpu|threads|threads-auto|gpu-list\n");
         return 2;
     }
     /* The parent's engine still works after the fork. */

@@ -109,3 +109,63 @@ def test_bad_port_is_a_usage_error(port: str) -> None:
     r = cli("web", "--port", port, timeout=60)
     assert r.returncode == 2
     assert "--port" in r.stderr
+
+
+@pytest.fixture
+def local_page(tmp_path: Path) -> Iterator[tuple[str, Path, object]]:
+    """An in-process page server over a folder of this test's own (a 3 s client timeout)."""
+    from pi import _web
+
+    web, shaders = tmp_path / "pkg" / "web", tmp_path / "pkg" / "shaders"
+    web.mkdir(parents=True)
+    shaders.mkdir()
+    (web / "index.html").write_text("<p>page</p>")
+    (shaders / "pi.wgsl").write_text("// shader")
+    server = _web.make_server(0, files=(web, shaders / "pi.wgsl"), timeout=3.0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", web, server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_symlink_out_of_the_page_folder_is_not_served(local_page) -> None:
+    base, web, _ = local_page
+    secret = web.parent.parent / "secret.txt"
+    secret.write_text("outside the page")
+    (web / "leak.js").symlink_to(secret)
+    (web / "dir.js").mkdir()  # not a regular file
+    (web / "alias.html").symlink_to(web / "index.html")  # inside: served
+    assert fetch(base + "/web/leak.js")[0] == 404
+    assert fetch(base + "/web/dir.js")[0] == 404
+    assert fetch(base + "/web/alias.html")[::2] == (200, b"<p>page</p>")
+    assert fetch(base + "/web/index.html")[::2] == (200, b"<p>page</p>")
+    # The shader too must resolve inside its folder.
+    shader = web.parent / "shaders" / "pi.wgsl"
+    shader.unlink()
+    shader.symlink_to(secret)
+    assert fetch(base + "/shaders/pi.wgsl")[0] == 404
+
+
+def test_silent_clients_are_disconnected_and_free_their_threads(local_page) -> None:
+    import socket
+    import time
+
+    base, _, _ = local_page
+    port = int(base.rsplit(":", 1)[1])
+    before = threading.active_count()
+    socks = []
+    for _ in range(30):
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s.sendall(b"GET /web/index.ht")  # half a request line, then silence
+        socks.append(s)
+    for s in socks:  # each is closed by the server after its 3 s of silence
+        assert s.recv(100) == b"", "the server answered half a request line"
+        s.close()
+    deadline = time.monotonic() + 20
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert threading.active_count() == before, "silent clients still hold server threads"
+    assert fetch(base + "/web/index.html")[0] == 200
