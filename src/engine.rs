@@ -100,7 +100,9 @@ impl From<RangeError> for Error {
 /// process id costs a system call.
 mod fork_watch {
     use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
+    #[cfg(unix)]
+    use std::time::Instant;
 
     static FORKS: AtomicU64 = AtomicU64::new(0);
     static STATE: AtomicU8 = AtomicU8::new(UNSET);
@@ -113,6 +115,7 @@ mod fork_watch {
     /// Threads setting up or releasing a GPU device right now.
     static GPU_SETUPS: AtomicUsize = AtomicUsize::new(0);
     /// The longest a fork() waits for GPU setups to finish.
+    #[cfg(unix)]
     const MAX_WAIT: Duration = Duration::from_secs(10);
 
     #[cfg(unix)]
