@@ -32,6 +32,12 @@ fn main() {
     println!("cargo:rerun-if-changed={CONFIG}");
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
+    // The target triple, for the tests: tests/common reads the runner and
+    // the C, C++ and Fortran compilers the build set for it (cross builds).
+    println!(
+        "cargo:rustc-env=PI_BUILD_TARGET={}",
+        env::var("TARGET").unwrap_or_default()
+    );
 
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR"));

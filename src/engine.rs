@@ -100,7 +100,9 @@ impl From<RangeError> for Error {
 /// process id costs a system call.
 mod fork_watch {
     use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
+    #[cfg(unix)]
+    use std::time::Instant;
 
     static FORKS: AtomicU64 = AtomicU64::new(0);
     static STATE: AtomicU8 = AtomicU8::new(UNSET);
@@ -115,6 +117,7 @@ mod fork_watch {
     /// wgpu): listing adapters, setting up, using or releasing a device.
     static GPU_SETUPS: AtomicUsize = AtomicUsize::new(0);
     /// The longest a fork() waits for those calls to finish.
+    #[cfg(unix)]
     const MAX_WAIT: Duration = Duration::from_secs(10);
 
     #[cfg(unix)]

@@ -25,7 +25,7 @@ fn backend(test: &str, options: GpuOptions) -> Option<GpuBackend> {
             Some(b)
         }
         Err(GpuError::NoDevice(why)) => {
-            common::skip(test, &format!("no GPU adapter ({why})"));
+            common::no_gpu(test, &format!("no GPU adapter ({why})"));
             None
         }
         Err(e) => panic!("{test}: creating the GPU backend failed: {e}"),
@@ -221,7 +221,7 @@ fn a_device_handed_in_is_used() {
     let test = "a_device_handed_in_is_used";
     let adapters = match pi::gpu::device::adapters(true) {
         Ok(a) => a,
-        Err(e) => return common::skip(test, &format!("no GPU adapter ({e})")),
+        Err(e) => return common::no_gpu(test, &format!("no GPU adapter ({e})")),
     };
     let adapter = &adapters[0];
     let (device, queue) =
@@ -252,7 +252,7 @@ fn a_bad_workgroup_size_is_refused() {
         };
         match GpuBackend::with_options(options) {
             Err(GpuError::NoDevice(why)) if why.contains("workgroups of") => {}
-            Err(GpuError::NoDevice(why)) => return common::skip("a_bad_workgroup_size_is_refused", &why),
+            Err(GpuError::NoDevice(why)) => return common::no_gpu("a_bad_workgroup_size_is_refused", &why),
             other => panic!("workgroup size {size}: {other:?}"),
         }
     }
@@ -376,7 +376,7 @@ fn probe(test: &str, int64: bool, pairs: &[(u32, u32)]) -> Option<Vec<(u32, u32,
     let adapters = match pi::gpu::device::adapters(true) {
         Ok(a) => a,
         Err(e) => {
-            common::skip(test, &format!("no GPU adapter ({e})"));
+            common::no_gpu(test, &format!("no GPU adapter ({e})"));
             return None;
         }
     };
@@ -656,7 +656,7 @@ fn pi_gpu_child() {
     common::assert_child("pi_gpu_child");
     let value = std::env::var("PI_GPU").unwrap();
     if pi::gpu::device::adapters(true).is_err() {
-        return common::skip("pi_gpu_child", "no GPU adapter");
+        return common::no_gpu("pi_gpu_child", "no GPU adapter");
     }
     let gpu = Engine::new(Backend::Gpu, 1);
     match value.trim() {
@@ -697,7 +697,7 @@ fn c_abi_lists_and_picks_gpus() {
     assert_eq!(unsafe { pi_gpu_list(buf.as_mut_ptr().cast(), buf.len()) }, len);
     let text = String::from_utf8_lossy(&buf[..len]).into_owned();
     if len == 0 {
-        return common::skip("c_abi_lists_and_picks_gpus", "no GPU adapter");
+        return common::no_gpu("c_abi_lists_and_picks_gpus", "no GPU adapter");
     }
     for (k, line) in text.lines().enumerate() {
         assert!(line.starts_with(&format!("{k}: ")), "{text}");

@@ -48,16 +48,114 @@ pub fn skip(test: &str, why: &str) {
     let _ = std::io::Write::write_all(&mut std::io::stderr(), format!("SKIPPED {test}: {why}\n").as_bytes());
 }
 
-/// Whether `tool` runs; if not, the caller returns after [`skip`].
+/// Skips `test`, which needs a GPU adapter and found none: under an
+/// emulator (no GPU driver runs there: qemu-user has no Vulkan, wine finds
+/// no adapter) through [`emulator_cannot`], elsewhere through [`skip`].
+pub fn no_gpu(test: &str, why: &str) {
+    if !emulator_cannot(test, &format!("no GPU under emulation ({why})")) {
+        skip(test, why);
+    }
+}
+
+/// Whether `tool` runs; if not, the caller returns after [`skip`]. `cc`,
+/// `g++` and `gfortran` stand for this target's compilers (see
+/// [`compiler`]). Under an emulator, what it cannot run (valgrind on the
+/// target's programs; under wine, any program of the host) is skipped by
+/// [`emulator_cannot`] instead.
 pub fn have(tool: &str) -> bool {
-    let ok = Command::new(tool)
+    let test = std::thread::current().name().unwrap_or(tool).to_string();
+    if tool == "valgrind" && emulator_cannot(&test, "the host's valgrind cannot run the target's programs") {
+        return false;
+    }
+    let tool = compiler(tool);
+    if cfg!(windows)
+        && emulator_cannot(
+            &test,
+            &format!("a program under wine cannot wait for the host's `{tool}`"),
+        )
+    {
+        return false;
+    }
+    let ok = Command::new(&tool)
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
-        skip(tool, &format!("`{tool}` is not installed"));
+        skip(&test, &format!("`{tool}` is not installed"));
     }
     ok
+}
+
+/// The target this test was built for (cargo's `TARGET`, from build.rs).
+pub const TARGET: &str = env!("PI_BUILD_TARGET");
+
+/// The program that runs this target's programs here, from cargo's
+/// `CARGO_TARGET_<TRIPLE>_RUNNER` (e.g. `qemu-aarch64 -L
+/// /usr/aarch64-linux-gnu`), split at white space: a test starts its own
+/// binary and the programs it builds through it, as cargo started the test.
+/// Empty when unset, and on Windows, where a program under wine starts
+/// other Windows programs itself.
+pub fn runner() -> Vec<String> {
+    match std::env::var(runner_var()) {
+        Ok(v) if !cfg!(windows) => v.split_whitespace().map(String::from).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether this test runs under an emulator: a runner is set for its target
+/// (cargo's, which wine reads on Windows too).
+pub fn emulated() -> bool {
+    std::env::var_os(runner_var()).is_some_and(|v| !v.is_empty())
+}
+
+/// `CARGO_TARGET_<TRIPLE>_RUNNER` for this target.
+fn runner_var() -> String {
+    format!("CARGO_TARGET_{}_RUNNER", TARGET.to_uppercase().replace(['-', '.'], "_"))
+}
+
+/// Under an emulator, skips `test` visibly because the emulator cannot do
+/// `what`, and returns true; natively returns false. Unlike [`skip`] it
+/// holds under `PI_REQUIRE_ALL=1`: the limit is the emulator's, not a part
+/// of this machine that could be installed.
+pub fn emulator_cannot(test: &str, what: &str) -> bool {
+    if !emulated() {
+        return false;
+    }
+    let _ = std::io::Write::write_all(
+        &mut std::io::stderr(),
+        format!("SKIPPED {test} under the emulator ({TARGET}): {what}\n").as_bytes(),
+    );
+    true
+}
+
+/// This target's compiler for `tool` (`cc`, `g++` or `gfortran`): the
+/// variable `CC_<triple>`, `CXX_<triple>` or `FC_<triple>` (the cc crate's
+/// spelling, e.g. `CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc`)
+/// when set, else `tool` itself. Any other tool is returned unchanged.
+pub fn compiler(tool: &str) -> String {
+    let kind = match tool {
+        "cc" => "CC",
+        "g++" => "CXX",
+        "gfortran" => "FC",
+        _ => return tool.to_string(),
+    };
+    let var = format!("{kind}_{}", TARGET.replace(['-', '.'], "_"));
+    std::env::var(var)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| tool.to_string())
+}
+
+/// A command that starts `exe`, a program of the target, through the
+/// [`runner`] when there is one.
+pub fn command(exe: &Path) -> Command {
+    let runner = runner();
+    let Some((first, rest)) = runner.split_first() else {
+        return Command::new(exe);
+    };
+    let mut cmd = Command::new(first);
+    cmd.args(rest).arg(exe);
+    cmd
 }
 
 /// Runs `cmd`, asserts success, and returns its stdout and stderr.
@@ -72,28 +170,31 @@ pub fn run(cmd: &mut Command) -> String {
     text
 }
 
-/// Compiles `sources` (relative to the root, or absolute) with `compiler`
-/// and `flags` into a program linked to libpi, in its own folder.
-pub fn build(compiler: &str, flags: &[&str], sources: &[&str], name: &str) -> PathBuf {
+/// Compiles `sources` (relative to the root, or absolute) with `tool`
+/// (this target's, see [`compiler`]) and `flags` into a program linked to
+/// libpi, in its own folder.
+pub fn build(tool: &str, flags: &[&str], sources: &[&str], name: &str) -> PathBuf {
     let lib = lib_dir();
     let out_dir = work_dir(name);
     let exe = out_dir.join(name);
-    let mut cmd = Command::new(compiler);
+    let mut cmd = Command::new(compiler(tool));
     cmd.current_dir(&out_dir).args(flags);
     cmd.arg("-I").arg(root().join("include"));
     for s in sources {
         cmd.arg(root().join(s));
     }
     cmd.arg("-o").arg(&exe).arg("-L").arg(&lib).args(["-lpi", "-lm"]);
-    cmd.arg(format!("-Wl,-rpath,{}", lib.display()));
+    if !cfg!(windows) {
+        cmd.arg(format!("-Wl,-rpath,{}", lib.display()));
+    }
     run(&mut cmd);
     exe
 }
 
-/// A command for a built program, with Mesa kept quiet if a software
-/// Vulkan driver is present.
+/// A command for a built program (through the [`runner`]), with Mesa kept
+/// quiet if a software Vulkan driver is present.
 pub fn program(exe: &Path) -> Command {
-    let mut cmd = Command::new(exe);
+    let mut cmd = command(exe);
     cmd.env("XDG_RUNTIME_DIR", std::env::temp_dir());
     cmd
 }
@@ -167,9 +268,16 @@ pub fn run_within_split(cmd: &mut Command, limit: std::time::Duration) -> (Strin
     (stdout, stderr)
 }
 
-/// Environment that hides every GPU driver (Vulkan and EGL), for tests
-/// whose subject is not the GPU: they run faster and the same everywhere.
-pub const HIDDEN_GPU: [(&str, &str); 3] = [
+/// Environment that hides every GPU adapter, on every OS: `PI_GPU=none`
+/// (the library's own switch: no adapter is listed or taken, an `Auto`
+/// engine counts on the CPU, a GPU engine is `NoDevice`; it hides Windows'
+/// WARP and macOS's Metal too), plus the Vulkan and EGL drivers' variables,
+/// so that no driver even loads. For tests whose subject is not the GPU, or
+/// that need an `Auto` engine on the CPU whatever the machine has: they run
+/// faster and the same everywhere. tests/python/_helpers.py's `NO_GPU_ENV`
+/// is the same list.
+pub const HIDDEN_GPU: [(&str, &str); 4] = [
+    ("PI_GPU", "none"),
     ("VK_DRIVER_FILES", "/nonexistent/icd.json"),
     ("VK_ICD_FILENAMES", "/nonexistent/icd.json"),
     ("__EGL_VENDOR_LIBRARY_FILENAMES", "/nonexistent/egl.json"),
@@ -181,7 +289,7 @@ pub const HIDDEN_GPU: [(&str, &str); 3] = [
 /// ran and passed. Returns the child's stderr.
 pub fn in_child(name: &str, set: &[(&str, &str)], unset: &[&str]) -> String {
     let exe = std::env::current_exe().expect("test binary path");
-    let mut cmd = Command::new(exe);
+    let mut cmd = command(&exe);
     cmd.args(["--exact", name, "--ignored", "--test-threads=1"]);
     cmd.env(CHILD_ENV, name).env("XDG_RUNTIME_DIR", std::env::temp_dir());
     cmd.envs(set.iter().copied());

@@ -13,8 +13,13 @@ import pytest
 SOURCE_TREE = Path(__file__).resolve().parents[2] / "python"
 DATA = Path(__file__).resolve().parent.parent / "data"  # tests/data, shared with the Rust tests
 
-#: Environment that hides every GPU adapter from wgpu (Vulkan and EGL/GL).
+#: Environment that hides every GPU adapter, on every OS: ``PI_GPU=none`` (the
+#: library's own switch: no adapter is listed or taken, so Windows' WARP and
+#: macOS's Metal are hidden too, "auto" counts on the CPU, "gpu" raises
+#: NoDeviceError), plus the Vulkan and EGL drivers' variables, so that no driver
+#: even loads. The same list as ``HIDDEN_GPU`` in tests/common/mod.rs.
 NO_GPU_ENV = {
+    "PI_GPU": "none",
     "VK_DRIVER_FILES": "/nonexistent",
     "VK_ICD_FILENAMES": "/nonexistent",
     "__EGL_VENDOR_LIBRARY_FILENAMES": "/nonexistent",
