@@ -640,11 +640,12 @@ fn a_run_split_over_two_devices_is_exact() {
     assert!(engine.describe().contains("2 GPUs"), "{}", engine.describe());
 }
 
-/// `PI_GPU` picks the GPUs an engine uses: an index, `all`, or an error
-/// naming the variable for anything else.
+/// `PI_GPU` picks the GPUs an engine uses: an index, `all` (or -1, as
+/// `PI_GPU_ALL`), `none` (no adapter at all), or an error naming the
+/// variable for anything else (-2, `PI_GPU_DEFAULT`, included).
 #[test]
 fn pi_gpu_selects_the_adapters() {
-    for value in ["0", "all", " ALL ", "99", "garbage", "-1"] {
+    for value in ["0", "all", " ALL ", "-1", "99", "none", "garbage", "-2"] {
         common::in_child("pi_gpu_child", &[("PI_GPU", value)], &[]);
     }
 }
@@ -660,7 +661,7 @@ fn pi_gpu_child() {
     }
     let gpu = Engine::new(Backend::Gpu, 1);
     match value.trim() {
-        "0" | "all" | "ALL" => {
+        "0" | "all" | "ALL" | "-1" => {
             let e = gpu.expect("a GPU engine");
             assert_eq!(e.backend(), Backend::Gpu);
             assert_eq!(e.count_hits(3, 1, 300_001), Ok(reference(3, 1, 300_001)));
@@ -672,6 +673,15 @@ fn pi_gpu_child() {
             );
             let auto = Engine::new(Backend::Auto, 1).expect("an auto engine");
             assert_eq!(auto.count_hits(3, 1, 1000), Ok(reference(3, 1, 1000)));
+        }
+        "none" => {
+            assert!(
+                matches!(&gpu, Err(Error::NoDevice(m)) if m.contains("PI_GPU=none")),
+                "{gpu:?}"
+            );
+            let auto = Engine::new(Backend::Auto, 1).expect("an auto engine");
+            assert_eq!(auto.backend(), Backend::Cpu);
+            assert_eq!(auto.count_hits(3, 1, 300_001), Ok(reference(3, 1, 300_001)));
         }
         _ => {
             assert!(
