@@ -146,6 +146,22 @@ impl Run {
     pub fn blocks(self) -> Blocks {
         Blocks::of(self.first, self.count)
     }
+
+    /// The first `n` samples (all of them when `n >= count`) and the rest:
+    /// two checked runs whose hits add up to this one's.
+    pub fn split_at(self, n: u64) -> (Run, Run) {
+        let n = n.min(self.count);
+        let head = Run {
+            first: self.first,
+            count: n,
+        };
+        // Wraps only when the head ends at sample 2^64 - 1; the rest is then empty.
+        let rest = Run {
+            first: self.first.wrapping_add(n),
+            count: self.count - n,
+        };
+        (head, rest)
+    }
 }
 
 /// Checked consecutive batches: batch `k` covers samples
@@ -189,6 +205,18 @@ impl Batches {
     /// The first sample of batch 0.
     pub fn first(self) -> u64 {
         self.first
+    }
+
+    /// The `n` batches from batch `k` on (clamped to those there are).
+    pub fn part(self, k: u64, n: u64) -> Batches {
+        let k = k.min(self.n_batches);
+        Batches {
+            // Batch k starts at or before 2^64 (checked in `new`): wraps
+            // only to an empty part at the very end.
+            first: self.first.wrapping_add(k.wrapping_mul(self.batch_size)),
+            batch_size: self.batch_size,
+            n_batches: n.min(self.n_batches - k),
+        }
     }
 
     /// Batch `k` (`k < n_batches`).
