@@ -417,6 +417,22 @@ impl SeedableRng for Philox4x32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn split_runs_and_parts_of_batches_add_up() {
+        let run = Run::new(u64::MAX - 9, 10).unwrap();
+        let (head, rest) = run.split_at(4);
+        assert_eq!((head.first(), head.count()), (u64::MAX - 9, 4));
+        assert_eq!((rest.first(), rest.count()), (u64::MAX - 5, 6));
+        let (all, none) = run.split_at(99);
+        assert_eq!((all, none.count()), (run, 0));
+        let batches = Batches::new(1, 1 << 61, 4).unwrap();
+        let part = batches.part(1, 2);
+        assert_eq!((part.first(), part.n_batches()), (1 + (1 << 61), 2));
+        assert_eq!(part.run(1), batches.run(2));
+        assert_eq!(batches.part(3, 5).n_batches(), 1);
+        assert_eq!(Batches::new(0, 1 << 63, 2).unwrap().part(2, 1).n_batches(), 0);
+    }
     use rand_core::Rng;
 
     #[test]
