@@ -1,4 +1,4 @@
-"""``python -m pi config``: what a C, C++ or Fortran compiler needs to use the library of this package.
+"""``python -m pi config``: what a C, C++ or Fortran compiler needs to use this package's library.
 
 The wheel carries the C header and the Fortran module source in
 ``pi/include/`` (``pi.h``, ``pi.f90``) and the library itself beside its cffi
@@ -64,13 +64,21 @@ def _libs() -> str:
     return f"-L{shlex.quote(folder)} -Wl,-rpath,{shlex.quote(folder)} -l{name}"
 
 
+def _cflags() -> str:
+    return f"-I{shlex.quote(includedir())}"
+
+
+def _fortran_module() -> str:
+    return os.path.join(includedir(), "pi.f90")
+
+
 #: The options and what each prints.
 FLAGS = {
-    "cflags": ("the compiler flags: -I of the folder of pi.h", lambda: f"-I{shlex.quote(includedir())}"),
+    "cflags": ("the compiler flags: -I of the folder of pi.h", _cflags),
     "libs": ("the linker flags: -L, an rpath and -lpi", _libs),
     "includedir": ("the folder of pi.h and pi.f90", includedir),
     "libdir": ("the folder of the library", libdir),
-    "fortran-module": ("the Fortran module source, pi.f90", lambda: os.path.join(includedir(), "pi.f90")),
+    "fortran-module": ("the Fortran module source, pi.f90", _fortran_module),
 }
 
 

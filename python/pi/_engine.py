@@ -104,7 +104,8 @@ class Engine:
 
     def count_native(self, seed: int, first: int, count: int, out: Any, watch: _Watch) -> int:
         """One native call, watched by ``watch``: hits into ``out[0]``; returns the status."""
-        return int(lib.pi_count_hits_progress(self.raw, seed, first, count, watch.callback, ffi.NULL, out))
+        call = lib.pi_count_hits_progress
+        return int(call(self.raw, seed, first, count, watch.callback, ffi.NULL, out))
 
     def count_small(self, seed: int, first: int, count: int) -> int:
         """Hits of a run of at most ``SMALL_RUN`` samples: one plain native call."""

@@ -79,7 +79,8 @@ def test_ctrl_c_stops_a_long_estimate_within_0_3_s(backend: str) -> None:
         finally:
             proc.kill()
         assert line == "interrupted\n", stderr
-    print(f"\n[reliability] Ctrl-C during pi.estimate({backend!r}): stopped within {worst * 1e3:.0f} ms")
+    what = f"Ctrl-C during pi.estimate({backend!r})"
+    print(f"\n[reliability] {what}: stopped within {worst * 1e3:.0f} ms")
     assert worst < 0.3, f"took {worst:.2f} s to stop"
 
 
