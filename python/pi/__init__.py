@@ -27,8 +27,9 @@ as ``python -m pi devices`` lists them. Bad arguments raise ``TypeError`` or
 ``ValueError`` naming the argument, before any native call; NumPy integer
 and bool scalars count as ints and bools. Long runs are one native call
 with the GIL released, whose progress callback (at most 20 a second) lets
-Ctrl-C stop them within about 0.1 s; other Python threads run meanwhile. Engines are cached (a bounded number) and shared by
-threads; after ``os.fork()`` the child makes its own.
+Ctrl-C stop them within about 0.1 s; other Python threads run meanwhile.
+Engines are cached (a bounded number) and shared by threads; after
+``os.fork()`` the child makes its own.
 
 Environment variables:
 

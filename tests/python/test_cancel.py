@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
-from _helpers import child_env, posix_only, require_all, start_python
 
 import pi
+from _helpers import child_env, posix_only, require_all, start_python
 from pi import _api, _engine
 from pi._lib import lib
 
