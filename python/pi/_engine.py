@@ -2,14 +2,17 @@
 
 A native call holds no Python lock (cffi releases the GIL), so several
 Python threads may count at once on one engine. A long run is one native
-call, ``pi_count_hits_progress``, whose progress callback (at most 20 calls a
-second, on the calling thread) runs Python code: there Python handles Ctrl-C
-(a ``KeyboardInterrupt`` raised in the callback makes it return non-zero,
-which stops the run with ``PI_ERROR_CANCELLED``; the exception is raised
-again once the call has returned) and a progress hook advances. Batched
-runs, which have no progress call, are cut into pieces of about
-``PIECE_SECONDS``, between which Python handles Ctrl-C; pieces never change a
-count, since hits of consecutive ranges add up exactly.
+call on the main thread, ``pi_count_hits_progress``, whose progress callback
+(at most 20 calls a second, on the calling thread) runs Python code: there
+Python handles Ctrl-C (a ``KeyboardInterrupt`` raised in the callback makes
+it return non-zero, which stops the run with ``PI_ERROR_CANCELLED``; the
+exception is raised again once the call has returned) and a progress hook
+advances. Other threads (which Ctrl-C does not reach) and batched runs
+(which have no progress call) are cut into pieces of about
+``PIECE_SECONDS`` instead: a daemon thread still counting when the
+interpreter exits must not call back into Python from inside the library,
+where the interpreter's end of the thread would unwind through it. Pieces
+never change a count, since hits of consecutive ranges add up exactly.
 
 The cache holds one engine per backend for the default thread count and
 GPU choice, and at most ``MAX_OTHER_ENGINES`` more (the most recently made,
@@ -142,6 +145,8 @@ class Engine:
         """
         if count <= SMALL_RUN and on_progress is None and fallback is None:
             return self.count_small(seed, first, count)
+        if threading.current_thread() is not threading.main_thread():
+            return self.count_in_pieces(seed, first, count, on_progress, fallback)
         out = ffi.new("uint64_t *")
         watch = _Watch(on_progress)
         engine = self
@@ -157,6 +162,38 @@ class Engine:
                     raise
                 forget(engine)
                 engine = get_engine(fallback, 0)
+
+    def count_piece(self, seed: int, first: int, count: int, out: Any) -> int:
+        """One plain native call: hits into ``out[0]``; returns the status."""
+        return int(lib.pi_count_hits(self.raw, seed, first, count, out))
+
+    def count_in_pieces(
+        self, seed: int, first: int, count: int, on_progress: ProgressHook, fallback: str | None
+    ) -> int:
+        """``count_hits`` as plain native calls of about ``PIECE_SECONDS`` (other threads)."""
+        hits = 0
+        out = ffi.new("uint64_t *")
+        engine = self
+        while count > 0:
+            piece = min(count, engine.piece)
+            start = time.perf_counter()
+            status = engine.count_piece(seed, first, piece, out)
+            if status:
+                try:
+                    check(status)
+                except DeviceError:
+                    if fallback is None or engine is not self:
+                        raise
+                    forget(engine)
+                    engine = get_engine(fallback, 0)
+                    continue
+            engine._measured(piece, time.perf_counter() - start)
+            hits += int(out[0])
+            first += piece
+            count -= piece
+            if on_progress is not None:
+                on_progress(piece)
+        return hits
 
     def count_hits_batched(
         self,

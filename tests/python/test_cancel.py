@@ -124,3 +124,20 @@ def test_a_c_program_built_with_config_flags_runs_without_ld_library_path(tmp_pa
     assert "seed 42, 1e6 samples: 785856 hits, pi ~ 3.143424" in out
     assert "seed 42, 123456789 samples: 96964650 hits" in out
     assert "stopped half way: status 5 (PI_ERROR_CANCELLED is 5), hits still 0" in out
+
+
+def test_a_thread_other_than_the_main_one_counts_in_pieces_with_progress() -> None:
+    import threading
+
+    n = _engine.SMALL_RUN * 20 + 1
+    steps: list[int] = []
+    got: list[int] = []
+    worker = threading.Thread(
+        target=lambda: got.append(
+            _api.run(n, seed=3, backend="cpu", on_progress=steps.append)["hits"]
+        )
+    )
+    worker.start()
+    worker.join()
+    assert got == [pi.estimate(n, seed=3, backend="cpu")["hits"]]
+    assert sum(steps) == n
