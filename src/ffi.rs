@@ -461,8 +461,9 @@ pub type pi_progress_fn =
 /// `pi_engine_cancel` stops it the same way. A NULL `progress` makes it
 /// `pi_count_hits`. The hits are exactly those of `pi_count_hits`.
 ///
-/// The callback must return normally: a C++ exception or a `longjmp` out of
-/// it is undefined behaviour. It may call the library (another engine, or
+/// The callback must return normally: a C++ exception, a `longjmp` or a
+/// `pthread_exit` out of it is undefined behaviour (the library's frames
+/// are between it and the caller). It may call the library (another engine, or
 /// `pi_engine_cancel` on this one), but must not free this engine.
 ///
 /// # Safety
