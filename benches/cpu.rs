@@ -9,6 +9,7 @@ use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use pi::cpu::{CpuBackend, Kernel};
+use pi::stream::Run;
 use pi::{Backend, Engine, stream};
 
 const SEED: u64 = 0x5EED_0123_4567_89AB;
@@ -37,7 +38,7 @@ fn threads(c: &mut Criterion) {
     for threads in 1..=cores {
         let cpu = CpuBackend::new(threads).expect("thread pool");
         g.bench_with_input(BenchmarkId::from_parameter(threads), &cpu, |b, cpu| {
-            b.iter(|| cpu.count_hits(SEED, black_box(1), black_box(SAMPLES)))
+            b.iter(|| cpu.count_hits(SEED, black_box(Run::new(1, SAMPLES).unwrap())))
         });
     }
     g.finish();

@@ -18,6 +18,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use pi::cpu::{CpuBackend, Kernel};
+use pi::stream::Run;
 use pi::{Backend, Engine};
 
 const SEED: u64 = 0x5EED_0123_4567_89AB;
@@ -93,7 +94,7 @@ fn main() {
         } else {
             samples
         };
-        let (d, c, hits) = best(|| cpu.count_hits(SEED, 1, n));
+        let (d, c, hits) = best(|| cpu.count_hits(SEED, Run::new(1, n).unwrap()));
         if n == samples {
             assert_eq!(*expected.get_or_insert(hits), hits, "{} disagrees", kernel.name());
         }
@@ -109,8 +110,8 @@ fn main() {
     for kernel in Kernel::available() {
         let cpu = CpuBackend::with_kernel(1, kernel).expect("thread pool");
         assert_eq!(
-            cpu.count_hits(SEED, 3, check),
-            scalar.count_hits(SEED, 3, check),
+            cpu.count_hits(SEED, Run::new(3, check).unwrap()),
+            scalar.count_hits(SEED, Run::new(3, check).unwrap()),
             "{} disagrees with the scalar kernel",
             kernel.name()
         );
@@ -120,7 +121,7 @@ fn main() {
     let mut one = 0.0;
     for threads in 1..=cores {
         let cpu = CpuBackend::new(threads).expect("thread pool");
-        let (d, c, hits) = best(|| cpu.count_hits(SEED, 1, samples));
+        let (d, c, hits) = best(|| cpu.count_hits(SEED, Run::new(1, samples).unwrap()));
         if let Some(e) = expected {
             assert_eq!(e, hits, "{threads} threads disagree");
         }
@@ -135,9 +136,21 @@ fn main() {
         );
     }
 
-    println!("\nsmall runs through pi::Engine (Backend::Cpu, all cores):");
+    // The engine counts in pieces of about 20 ms, checking for a cancel
+    // between them: this line against the last one above is their cost.
     let engine = Engine::new(Backend::Cpu, 0).expect("CPU engine");
-    println!("  engine: {}", engine.describe());
+    println!("\nthe same run through pi::Engine ({}):", engine.describe());
+    let (d, c, hits) = best(|| engine.count_hits(SEED, 1, samples).expect("valid run"));
+    if let Some(e) = expected {
+        assert_eq!(e, hits, "the engine disagrees");
+    }
+    println!(
+        "  {cores} thread(s) {:>10.3e} samples/s{}",
+        rate(samples, d),
+        per_cpu(samples, c)
+    );
+
+    println!("\nsmall runs through pi::Engine (Backend::Cpu, all cores):");
     for n in [1_000u64, 100_000] {
         let calls = (20_000_000 / n).clamp(100, 100_000);
         let (d, _, _) = best(|| {

@@ -12,18 +12,19 @@
 ! Written by hand; tests/header.rs checks that its constants and C bindings
 ! match pi.h.
 module pi
-  use, intrinsic :: iso_c_binding, only: c_int32_t, c_int64_t, c_size_t, c_ptr, c_char, &
+  use, intrinsic :: iso_c_binding, only: c_int32_t, c_int64_t, c_size_t, c_ptr, c_funptr, c_char, &
     c_f_pointer, c_associated
   implicit none
   private
 
-  integer(c_int32_t), parameter, public :: PI_ABI_VERSION = 1
+  integer(c_int32_t), parameter, public :: PI_ABI_VERSION = 2
 
   integer(c_int32_t), parameter, public :: PI_OK = 0
   integer(c_int32_t), parameter, public :: PI_ERROR_INVALID_ARGUMENT = 1
   integer(c_int32_t), parameter, public :: PI_ERROR_NO_DEVICE = 2
   integer(c_int32_t), parameter, public :: PI_ERROR_DEVICE = 3
   integer(c_int32_t), parameter, public :: PI_ERROR_INTERNAL = 4
+  integer(c_int32_t), parameter, public :: PI_ERROR_CANCELLED = 5
 
   integer(c_int32_t), parameter, public :: PI_BACKEND_AUTO = 0
   integer(c_int32_t), parameter, public :: PI_BACKEND_CPU = 1
@@ -39,7 +40,21 @@ module pi
   public :: pi_engine_new, pi_engine_free, pi_engine_backend, pi_engine_describe
   public :: pi_count_hits, pi_count_hits_batched, pi_last_error_message, pi_library_abi_version
   public :: pi_version
+  public :: pi_engine_cancel, pi_count_hits_progress, pi_progress_fn
   public :: pi_last_error, pi_describe, pi_library_version
+
+  ! The progress callback of pi_count_hits_progress (pi_progress_fn in pi.h):
+  ! write a function with this interface and pass c_funloc(it), or
+  ! c_null_funptr for none. Return 0 to go on, anything else to stop the run
+  ! (the call then returns PI_ERROR_CANCELLED).
+  abstract interface
+    function pi_progress_fn(user_data, samples_done, samples_total) bind(C)
+      import :: c_int32_t, c_int64_t, c_ptr
+      type(c_ptr), value :: user_data
+      integer(c_int64_t), value :: samples_done, samples_total
+      integer(c_int32_t) :: pi_progress_fn
+    end function
+  end interface
 
   ! Fortran has no unsigned integers: seed, first, count, batch_size,
   ! n_batches and hits are integer(c_int64_t) holding the same 64 bits
@@ -115,6 +130,28 @@ module pi
       integer(c_int64_t), value :: seed, first, batch_size, n_batches
       integer(c_int64_t), dimension(*), intent(inout) :: hits_out
       integer(c_int32_t) :: pi_count_hits_batched
+    end function
+
+    ! int32_t pi_engine_cancel(pi_engine *engine); callable from any thread.
+    function pi_engine_cancel(engine) bind(C, name="pi_engine_cancel")
+      import :: c_int32_t, c_ptr
+      type(c_ptr), value :: engine
+      integer(c_int32_t) :: pi_engine_cancel
+    end function
+
+    ! int32_t pi_count_hits_progress(pi_engine *engine, uint64_t seed, uint64_t first,
+    !                                uint64_t count, pi_progress_fn progress,
+    !                                void *user_data, uint64_t *hits_out);
+    ! progress: c_funloc of a procedure(pi_progress_fn), or c_null_funptr.
+    function pi_count_hits_progress(engine, seed, first, count, progress, user_data, hits_out) &
+        bind(C, name="pi_count_hits_progress")
+      import :: c_int32_t, c_int64_t, c_ptr, c_funptr
+      type(c_ptr), value :: engine
+      integer(c_int64_t), value :: seed, first, count
+      type(c_funptr), value :: progress
+      type(c_ptr), value :: user_data
+      integer(c_int64_t), intent(inout) :: hits_out
+      integer(c_int32_t) :: pi_count_hits_progress
     end function
 
     ! size_t pi_last_error_message(char *buf, size_t buf_len);

@@ -1,13 +1,24 @@
 //! The engine: picks a backend once, reuses it for every call, and falls
 //! back from a failing GPU to the CPU when the caller asked for `Auto`.
+//! Every call runs in [pieces](pieces), so that it can be cancelled
+//! ([`Engine::cancel`]) and watched ([`Engine::count_hits_progress`]).
+//! The engine is the only door to the backends: the C ABI reaches them
+//! through it.
+
+mod pieces;
 
 use crate::cpu::{CpuBackend, Kernel};
-use crate::gpu::{GpuBackend, GpuError, GpuSelection, Gpus};
+use crate::gpu::{GpuBackend, GpuError, Gpus};
 use crate::stream::{Batches, RangeError, Run};
+use pieces::{Cancel, Pace, Watch};
 use std::fmt;
 use std::mem::ManuallyDrop;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicPtr, Ordering};
+use std::time::Instant;
+
+pub use crate::gpu::GpuSelection;
+pub use pieces::{PIECE_TIME, PROGRESS_INTERVAL, Progress};
 
 /// The environment variable that overrides the backend every engine asks
 /// for: `auto`, `cpu` or `gpu`.
@@ -65,6 +76,9 @@ pub enum Error {
     Device(String),
     /// A bug (a caught panic).
     Internal(String),
+    /// The call was cancelled ([`Engine::cancel`]) or its progress callback
+    /// asked to stop; its outputs are untouched.
+    Cancelled(String),
 }
 
 impl fmt::Display for Error {
@@ -74,6 +88,7 @@ impl fmt::Display for Error {
             Error::NoDevice(m) => write!(f, "no GPU device: {m}"),
             Error::Device(m) => write!(f, "GPU device error: {m}"),
             Error::Internal(m) => write!(f, "internal error: {m}"),
+            Error::Cancelled(m) => write!(f, "cancelled: {m}"),
         }
     }
 }
@@ -256,6 +271,11 @@ pub struct Engine {
     /// What was asked for (after `PI_BACKEND`): only `Auto` falls back.
     requested: Backend,
     forced: bool,
+    /// Moved on by [`Engine::cancel`]; watched by every call.
+    cancel: Cancel,
+    /// Piece sizes on the CPU and on the GPU.
+    cpu_pace: Pace,
+    gpu_pace: Pace,
 }
 
 impl fmt::Debug for Engine {
@@ -389,6 +409,9 @@ impl Engine {
             gpu: ManuallyDrop::new(gpu),
             requested,
             forced,
+            cancel: Cancel::default(),
+            cpu_pace: Pace::new(),
+            gpu_pace: Pace::new(),
         }
     }
 
@@ -508,9 +531,31 @@ impl Engine {
         }
     }
 
-    /// Hits of the run `(seed, first, count)`.
+    /// Hits of the run `(seed, first, count)`. Returns [`Error::Cancelled`]
+    /// when [`Engine::cancel`] is called while it runs.
     pub fn count_hits(&self, seed: u64, first: u64, count: u64) -> Result<u64, Error> {
-        self.count_run(seed, Run::new(first, count)?)
+        let run = Run::new(first, count)?;
+        self.count_run(seed, run, &mut Watch::new(&self.cancel, count, None))
+    }
+
+    /// [`Engine::count_hits`] that calls `progress(samples_done,
+    /// samples_total)` on this thread between pieces, at most every
+    /// [`PROGRESS_INTERVAL`], and once at the end with `samples_done ==
+    /// count`; `samples_done` never decreases. A `false` from `progress`
+    /// stops the call with [`Error::Cancelled`], as does [`Engine::cancel`].
+    pub fn count_hits_progress(&self, seed: u64, first: u64, count: u64, progress: Progress) -> Result<u64, Error> {
+        let run = Run::new(first, count)?;
+        let mut watch = Watch::new(&self.cancel, count, Some(progress));
+        let hits = self.count_run(seed, run, &mut watch)?;
+        watch.finish()?;
+        Ok(hits)
+    }
+
+    /// Stops every call running on this engine now, from any thread: each
+    /// returns [`Error::Cancelled`] within about [`PIECE_TIME`] on the CPU,
+    /// or after its current GPU piece. Calls that start later run normally.
+    pub fn cancel(&self) {
+        self.cancel.cancel();
     }
 
     /// The GPU that should count a run of `count` samples, or `None` for the
@@ -530,19 +575,39 @@ impl Engine {
         Ok(self.live_gpu())
     }
 
-    /// Hits of a checked run.
-    fn count_run(&self, seed: u64, run: Run) -> Result<u64, Error> {
-        if let Some(gpu) = self.gpu_for(run.count())? {
-            let counted = {
-                let _driver = fork_watch::GpuSetup::begin();
-                gpu.count_hits(seed, run)
+    /// Hits of a checked run, a piece at a time, watched between pieces.
+    /// An `Auto` engine whose GPU fails counts the rest on the CPU.
+    fn count_run(&self, seed: u64, run: Run, watch: &mut Watch) -> Result<u64, Error> {
+        let mut gpu = self.gpu_for(run.count())?;
+        let mut rest = run;
+        let mut hits = 0u64;
+        while rest.count() > 0 {
+            let pace = if gpu.is_some() { &self.gpu_pace } else { &self.cpu_pace };
+            let (piece, after) = rest.split_at(pace.size());
+            let started = Instant::now();
+            hits += match gpu {
+                Some(g) => match self.count_on_gpu(g, seed, piece) {
+                    Ok(h) => h,
+                    Err(e) => {
+                        self.give_up_gpu(e)?;
+                        gpu = None;
+                        continue;
+                    }
+                },
+                None => self.cpu()?.count_hits(seed, piece),
             };
-            match counted {
-                Ok(hits) => return Ok(hits),
-                Err(e) => self.give_up_gpu(e)?,
-            }
+            pace.measured(piece.count(), started.elapsed());
+            rest = after;
+            watch.advance(piece.count())?;
         }
-        Ok(self.cpu()?.count_hits(seed, run.first(), run.count()))
+        Ok(hits)
+    }
+
+    /// A piece counted on the GPU, with fork() held off meanwhile: the
+    /// child would inherit the driver's locks held.
+    fn count_on_gpu(&self, gpu: &Gpus, seed: u64, piece: Run) -> Result<u64, GpuError> {
+        let _driver = fork_watch::GpuSetup::begin();
+        gpu.count_hits(seed, piece)
     }
 
     /// Records a GPU failure. An engine made with an explicit GPU request
@@ -557,21 +622,45 @@ impl Engine {
     }
 
     /// Fills `out[k]` with the hits of samples `first + k * batch_size ..
-    /// first + (k + 1) * batch_size - 1`. On failure `out` is left as it was.
+    /// first + (k + 1) * batch_size - 1`. On failure (a cancel included)
+    /// `out` is left as it was.
     pub fn count_hits_batched(&self, seed: u64, first: u64, batch_size: u64, out: &mut [u64]) -> Result<(), Error> {
         let batches = Batches::new(first, batch_size, out.len() as u64)?;
         if out.is_empty() {
             return Ok(());
         }
-        if self.gpu_for(batch_size)?.is_none() {
-            self.cpu()?.count_hits_batched(seed, first, batch_size, out);
-            return Ok(());
-        }
-        let mut hits = vec![0u64; out.len()];
-        for (k, slot) in (0..).zip(hits.iter_mut()) {
-            *slot = self.count_run(seed, batches.run(k))?;
+        let mut hits = Vec::new();
+        hits.try_reserve_exact(out.len())
+            .map_err(|_| Error::InvalidArgument(format!("n_batches = {} values cannot fit in memory", out.len())))?;
+        hits.resize(out.len(), 0);
+        let mut watch = Watch::new(&self.cancel, batch_size.saturating_mul(out.len() as u64), None);
+        if self.gpu_for(batch_size)?.is_none() && batch_size < self.cpu_pace.size() {
+            self.count_groups(seed, batches, &mut hits, &mut watch)?;
+        } else {
+            for (k, slot) in (0..).zip(hits.iter_mut()) {
+                *slot = self.count_run(seed, batches.run(k), &mut watch)?;
+            }
         }
         out.copy_from_slice(&hits);
+        Ok(())
+    }
+
+    /// Batches smaller than a piece, on the CPU: as many in one go as make
+    /// up a piece, watched between groups.
+    fn count_groups(&self, seed: u64, batches: Batches, hits: &mut [u64], watch: &mut Watch) -> Result<(), Error> {
+        let cpu = self.cpu()?;
+        let mut k = 0u64;
+        while k < batches.n_batches() {
+            let group = (self.cpu_pace.size() / batches.batch_size().max(1)).max(1);
+            let part = batches.part(k, group);
+            let started = Instant::now();
+            let slots = &mut hits[k as usize..(k + part.n_batches()) as usize];
+            cpu.count_hits_batched(seed, part, slots);
+            let samples = part.n_batches() * batches.batch_size();
+            self.cpu_pace.measured(samples, started.elapsed());
+            watch.advance(samples)?;
+            k += part.n_batches();
+        }
         Ok(())
     }
 }

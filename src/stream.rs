@@ -146,6 +146,22 @@ impl Run {
     pub fn blocks(self) -> Blocks {
         Blocks::of(self.first, self.count)
     }
+
+    /// The first `n` samples (all of them when `n >= count`) and the rest:
+    /// two checked runs whose hits add up to this one's.
+    pub fn split_at(self, n: u64) -> (Run, Run) {
+        let n = n.min(self.count);
+        let head = Run {
+            first: self.first,
+            count: n,
+        };
+        // Wraps only when the head ends at sample 2^64 - 1; the rest is then empty.
+        let rest = Run {
+            first: self.first.wrapping_add(n),
+            count: self.count - n,
+        };
+        (head, rest)
+    }
 }
 
 /// Checked consecutive batches: batch `k` covers samples
@@ -189,6 +205,18 @@ impl Batches {
     /// The first sample of batch 0.
     pub fn first(self) -> u64 {
         self.first
+    }
+
+    /// The `n` batches from batch `k` on (clamped to those there are).
+    pub fn part(self, k: u64, n: u64) -> Batches {
+        let k = k.min(self.n_batches);
+        Batches {
+            // Batch k starts at or before 2^64 (checked in `new`): wraps
+            // only to an empty part at the very end.
+            first: self.first.wrapping_add(k.wrapping_mul(self.batch_size)),
+            batch_size: self.batch_size,
+            n_batches: n.min(self.n_batches - k),
+        }
     }
 
     /// Batch `k` (`k < n_batches`).
@@ -389,6 +417,22 @@ impl SeedableRng for Philox4x32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn split_runs_and_parts_of_batches_add_up() {
+        let run = Run::new(u64::MAX - 9, 10).unwrap();
+        let (head, rest) = run.split_at(4);
+        assert_eq!((head.first(), head.count()), (u64::MAX - 9, 4));
+        assert_eq!((rest.first(), rest.count()), (u64::MAX - 5, 6));
+        let (all, none) = run.split_at(99);
+        assert_eq!((all, none.count()), (run, 0));
+        let batches = Batches::new(1, 1 << 61, 4).unwrap();
+        let part = batches.part(1, 2);
+        assert_eq!((part.first(), part.n_batches()), (1 + (1 << 61), 2));
+        assert_eq!(part.run(1), batches.run(2));
+        assert_eq!(batches.part(3, 5).n_batches(), 1);
+        assert_eq!(Batches::new(0, 1 << 63, 2).unwrap().part(2, 1).n_batches(), 0);
+    }
     use rand_core::Rng;
 
     #[test]

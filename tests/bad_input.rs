@@ -40,6 +40,10 @@ fn program_text(rows: &[Row]) -> String {
 #include <stdio.h>
 #include <string.h>
 static int failures = 0;
+static int32_t stop_now(void *user_data, uint64_t done, uint64_t total) {
+    (void)user_data; (void)done; (void)total;
+    return 1;
+}
 static void check(int ok, const char *call, const char *what) {
     if (!ok) { fprintf(stderr, "FAILED %s: %s\n", call, what); failures++; }
 }

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{HIDDEN_GPU, build, have, leak_line, program, report, root, run, valgrind, work_dir};
+use common::{HIDDEN_GPU, build, have, leak_line, program, report, root, run, skip, valgrind, work_dir};
 
 #[test]
 fn c99_consumer() {
@@ -132,4 +132,108 @@ fn c_threads_under_valgrind() {
         "valgrind, 4 threads x 16 calls on one engine: 0 wrong, 0 errors, {}",
         leak_line(&log)
     ));
+}
+
+/// Builds tests/c/cancel.c (cancel from another thread, progress rules).
+fn cancel_program(name: &str) -> std::path::PathBuf {
+    build(
+        "cc",
+        &["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-pthread"],
+        &["tests/c/cancel.c"],
+        name,
+    )
+}
+
+/// pi_engine_cancel from another thread stops CPU runs (one, two at once,
+/// batched) promptly and untouched; the progress callback's rules hold.
+#[test]
+fn c_cancel_and_progress_on_the_cpu() {
+    if !have("cc") {
+        return;
+    }
+    let exe = cancel_program("cancel-cpu");
+    let out = run(program(&exe).arg("cpu").envs(HIDDEN_GPU));
+    assert!(out.contains("cancel and progress (CPU): all checks passed"), "{out}");
+    for line in out.lines().filter(|l| l.starts_with("cancel latency")) {
+        report(&format!("C, CPU engine: {line}"));
+    }
+}
+
+/// The same on a GPU engine (lavapipe here): a cancel stops the run after
+/// the submission in flight.
+#[test]
+fn c_cancel_and_progress_on_a_gpu() {
+    if !have("cc") {
+        return;
+    }
+    let exe = cancel_program("cancel-gpu");
+    let out = program(&exe).arg("gpu").output().expect("run the cancel program");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.status.code() == Some(77) {
+        skip(
+            "c_cancel_and_progress_on_a_gpu",
+            "no GPU adapter (install mesa-vulkan-drivers for lavapipe)",
+        );
+        return;
+    }
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("cancel and progress (GPU): all checks passed"), "{text}");
+    for line in text.lines().filter(|l| l.starts_with("cancel latency")) {
+        report(&format!("C, GPU engine: {line}"));
+    }
+}
+
+/// The Fortran module's cancel and progress bindings (a bind(C) callback).
+#[test]
+fn fortran_cancel_and_progress() {
+    if !have("gfortran") {
+        return;
+    }
+    let exe = build(
+        "gfortran",
+        &["-std=f2008", "-Wall", "-Werror", "-fcheck=all"],
+        &["include/pi.f90", "tests/fortran/progress.f90"],
+        "fortran-progress",
+    );
+    assert!(run(&mut program(&exe)).contains("Fortran cancel and progress: all checks passed"));
+}
+
+/// The examples users copy (examples/c, examples/fortran), built here
+/// against the source tree's header and this build's library: exact counts.
+/// `.ci/capi` builds them again the way users do, against an installed prefix.
+#[test]
+fn c_and_fortran_examples() {
+    if !have("cc") {
+        return;
+    }
+    let exe = build(
+        "cc",
+        &["-std=c99", "-Wall", "-Wextra", "-Werror"],
+        &["examples/c/pi_example.c"],
+        "example-c",
+    );
+    let out = run(&mut program(&exe));
+    for want in [
+        "seed 42, 1e6 samples: 785856 hits, pi ~ 3.143424",
+        "seed 42, 123456789 samples: 96964650 hits",
+        "stopped half way: status 5 (PI_ERROR_CANCELLED is 5), hits still 0",
+    ] {
+        assert!(out.contains(want), "{want:?} not in:\n{out}");
+    }
+    if !have("gfortran") {
+        return;
+    }
+    let exe = build(
+        "gfortran",
+        &["-std=f2008", "-Wall", "-Werror"],
+        &["include/pi.f90", "examples/fortran/pi_progress.f90"],
+        "example-fortran",
+    );
+    let out = run(&mut program(&exe));
+    assert!(out.contains("seed 42, 123456789 samples: 96964650 hits"), "{out}");
+    assert!(out.contains("stopped half way: status 5, hits still -1"), "{out}");
 }

@@ -400,3 +400,61 @@ fn fault_tests_under_valgrind() {
         common::leak_line(&log)
     ));
 }
+
+/// `Engine::cancel` from another thread stops a run that would take hours,
+/// promptly, and the next call counts exactly; a cancel with nothing
+/// running changes nothing.
+#[test]
+fn cancel_stops_a_running_call_and_only_that() {
+    let engine = Engine::new(Backend::Cpu, 0).expect("CPU engine");
+    engine.cancel();
+    assert_eq!(engine.count_hits(42, 0, 1_000_000), Ok(785_856));
+    std::thread::scope(|s| {
+        let run = s.spawn(|| {
+            let r = engine.count_hits(7, 0, 1 << 50);
+            (r, std::time::Instant::now())
+        });
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let cancelled = std::time::Instant::now();
+        engine.cancel();
+        let (result, ended) = run.join().unwrap();
+        assert!(matches!(result, Err(Error::Cancelled(_))), "{result:?}");
+        assert!(ended - cancelled < std::time::Duration::from_secs(1));
+    });
+    assert_eq!(engine.count_hits(42, 0, 1_000_000), Ok(785_856));
+}
+
+/// Progress: exact hits, `done` never decreasing, the last call at the
+/// count, at most one call per `PROGRESS_INTERVAL` before it; `false` stops.
+#[test]
+fn progress_reports_in_order_and_can_stop_the_run() {
+    let engine = Engine::new(Backend::Cpu, 0).expect("CPU engine");
+    let count = 200_000_001;
+    let mut calls: Vec<(u64, u64, std::time::Instant)> = Vec::new();
+    let mut record = |done, total| {
+        calls.push((done, total, std::time::Instant::now()));
+        true
+    };
+    let hits = engine.count_hits_progress(3, 5, count, &mut record);
+    assert_eq!(hits, engine.count_hits(3, 5, count));
+    assert_eq!(calls.last().map(|c| (c.0, c.1)), Some((count, count)));
+    assert!(calls.windows(2).all(|w| w[0].0 <= w[1].0 && w[0].1 == count));
+    let before_last = &calls[..calls.len() - 1];
+    assert!(
+        before_last
+            .windows(2)
+            .all(|w| w[1].2 - w[0].2 >= pi::engine::PROGRESS_INTERVAL)
+    );
+    let mut stop = |_, _| false;
+    assert!(matches!(
+        engine.count_hits_progress(3, 5, count, &mut stop),
+        Err(Error::Cancelled(_))
+    ));
+    let mut empty = Vec::new();
+    let mut record_empty = |done, total| {
+        empty.push((done, total));
+        true
+    };
+    assert_eq!(engine.count_hits_progress(3, 5, 0, &mut record_empty), Ok(0));
+    assert_eq!(empty, [(0, 0)]);
+}

@@ -79,11 +79,19 @@ fn header_parsing_sees_the_whole_abi() {
     // comparisons below pass vacuously.
     let header = read("include/pi.h");
     let constants = c_constants(&header);
-    assert_eq!(constants.get("PI_ABI_VERSION").map(String::as_str), Some("1"));
+    assert_eq!(constants.get("PI_ABI_VERSION").map(String::as_str), Some("2"));
+    assert_eq!(constants.get("PI_ERROR_CANCELLED").map(String::as_str), Some("5"));
     assert_eq!(constants.get("PI_MAX_CPU_THREADS").map(String::as_str), Some("1024"));
     assert!(!constants.contains_key("PI_H"), "the include guard is not a constant");
     let functions = c_functions(&header);
-    for f in ["pi_engine_new", "pi_count_hits_batched", "pi_version", "pi_abi_version"] {
+    for f in [
+        "pi_engine_new",
+        "pi_count_hits_batched",
+        "pi_engine_cancel",
+        "pi_count_hits_progress",
+        "pi_version",
+        "pi_abi_version",
+    ] {
         assert!(functions.contains(f), "{f} not found in pi.h: {functions:?}");
     }
 }
@@ -161,5 +169,62 @@ fn fortran_module_binds_every_constant_and_function_of_the_header() {
         bound,
         c_functions(&header),
         "include/pi.f90 binds other functions than include/pi.h declares"
+    );
+}
+
+/// Callback types of a C header: `typedef RET (*NAME)(PARAMS);` as NAME ->
+/// the parameter list.
+fn c_callback_types(header: &str) -> BTreeMap<String, String> {
+    header
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("typedef "))
+        .filter_map(|l| l.split_once("(*"))
+        .filter_map(|(_, rest)| rest.split_once(")("))
+        .map(|(name, params)| (name.to_string(), params.trim_end_matches(");").to_string()))
+        .collect()
+}
+
+/// Functions of the Fortran module's abstract interfaces (the callback
+/// types), as name -> number of arguments; only `bind(C)` ones.
+fn fortran_callback_types(module: &str) -> BTreeMap<String, usize> {
+    let mut found = BTreeMap::new();
+    let mut in_abstract = false;
+    for line in module.lines().map(str::trim).filter(|l| !l.starts_with('!')) {
+        let lower = line.to_ascii_lowercase();
+        if lower.starts_with("abstract interface") {
+            in_abstract = true;
+        } else if lower.starts_with("end interface") {
+            in_abstract = false;
+        } else if in_abstract && lower.starts_with("function ") && lower.ends_with("bind(c)") {
+            let (name, rest) = line["function ".len()..].split_once('(').expect("function NAME(");
+            let args = rest.split_once(')').map_or("", |(a, _)| a);
+            found.insert(name.trim().to_string(), args.split(',').count());
+        }
+    }
+    found
+}
+
+#[test]
+fn callback_types_agree_in_c_cffi_and_fortran() {
+    let header = read("include/pi.h");
+    let types = c_callback_types(&header);
+    assert_eq!(
+        types.get("pi_progress_fn").map(String::as_str),
+        Some("void *user_data, uint64_t samples_done, uint64_t samples_total"),
+        "pi_progress_fn in pi.h: {types:?}"
+    );
+    assert_eq!(
+        c_callback_types(CFFI_DECLARATIONS),
+        types,
+        "the cffi declarations' callback types differ from pi.h's"
+    );
+    let fortran = fortran_callback_types(&read("include/pi.f90"));
+    let wanted: BTreeMap<String, usize> = types
+        .iter()
+        .map(|(name, params)| (name.clone(), params.split(',').count()))
+        .collect();
+    assert_eq!(
+        fortran, wanted,
+        "include/pi.f90's abstract interfaces (name -> arguments) differ from pi.h's callback types"
     );
 }

@@ -10,6 +10,7 @@ mod common;
 
 use common::{assert_child, in_child};
 use pi::cpu::{self, CpuBackend, KERNEL_ENV, Kernel};
+use pi::stream::Run;
 use pi::{Backend, Engine, Error, ffi, stream};
 use rayon::prelude::*;
 
@@ -157,7 +158,7 @@ fn every_kernel_counts_the_edge_samples() {
                     let first = s.index - a;
                     let count = a + n;
                     assert_eq!(
-                        backend.count_hits(s.seed, first, count),
+                        backend.count_hits(s.seed, Run::new(first, count).unwrap()),
                         stream::count_hits(s.seed, first, count).unwrap(),
                         "{kernel:?} {s:?} first={first} count={count}"
                     );
@@ -299,7 +300,7 @@ fn block_index_wraps_at_the_end_of_the_stream() {
         for count in [1u64, 2, 3, 64, 65, 1 << 18] {
             let first = 0u64.wrapping_sub(count);
             assert_eq!(
-                backend.count_hits(9, first, count),
+                backend.count_hits(9, Run::new(first, count).unwrap()),
                 stream::count_hits(9, first, count).unwrap(),
                 "{kernel:?} the last {count} samples"
             );

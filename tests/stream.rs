@@ -3,7 +3,7 @@
 //! thread count.
 
 use pi::cpu::{CpuBackend, Kernel};
-use pi::stream::{self, Philox4x32};
+use pi::stream::{self, Philox4x32, Run};
 use pi::{Backend, Engine};
 use proptest::prelude::*;
 use rand_core::{Rng, SeedableRng};
@@ -83,7 +83,7 @@ fn small_and_edge_runs_match_the_reference() {
                     continue;
                 }
                 assert_eq!(
-                    Some(backend.count_hits(seed, first, count)),
+                    Some(backend.count_hits(seed, Run::new(first, count).unwrap())),
                     stream::count_hits(seed, first, count),
                     "seed={seed} first={first} count={count}"
                 );
@@ -92,11 +92,11 @@ fn small_and_edge_runs_match_the_reference() {
     }
     // The very last samples of the stream.
     assert_eq!(
-        Some(backend.count_hits(9, u64::MAX, 1)),
+        Some(backend.count_hits(9, Run::new(u64::MAX, 1).unwrap())),
         stream::count_hits(9, u64::MAX, 1)
     );
     assert_eq!(
-        Some(backend.count_hits(9, u64::MAX - 6, 7)),
+        Some(backend.count_hits(9, Run::new(u64::MAX - 6, 7).unwrap())),
         stream::count_hits(9, u64::MAX - 6, 7)
     );
 }
@@ -105,10 +105,10 @@ fn small_and_edge_runs_match_the_reference() {
 fn thread_counts_give_identical_hits() {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (seed, first, count) = (u64::MAX, (1u64 << 33) - 12_345, 3_000_001u64);
-    let expected = cpu(1).count_hits(seed, first, count);
+    let expected = cpu(1).count_hits(seed, Run::new(first, count).unwrap());
     for threads in 1..=2 * cores {
         assert_eq!(
-            cpu(threads).count_hits(seed, first, count),
+            cpu(threads).count_hits(seed, Run::new(first, count).unwrap()),
             expected,
             "threads={threads}"
         );
@@ -123,7 +123,11 @@ fn every_kernel_gives_identical_hits() {
     let expected = stream::count_hits(seed, first, count).unwrap();
     for kernel in Kernel::available() {
         let backend = CpuBackend::with_kernel(2, kernel).unwrap();
-        assert_eq!(backend.count_hits(seed, first, count), expected, "{kernel:?}");
+        assert_eq!(
+            backend.count_hits(seed, Run::new(first, count).unwrap()),
+            expected,
+            "{kernel:?}"
+        );
     }
 }
 
@@ -177,8 +181,8 @@ proptest! {
     ) {
         let a = region.saturating_add(offset).min(u64::MAX - 12_000);
         let backend = cpu(2);
-        let whole = backend.count_hits(seed, a, n + m);
-        prop_assert_eq!(backend.count_hits(seed, a, n) + backend.count_hits(seed, a + n, m), whole);
+        let whole = backend.count_hits(seed, Run::new(a, n + m).unwrap());
+        prop_assert_eq!(backend.count_hits(seed, Run::new(a, n).unwrap()) + backend.count_hits(seed, Run::new(a + n, m).unwrap()), whole);
         prop_assert_eq!(Some(whole), stream::count_hits(seed, a, n + m));
     }
 }

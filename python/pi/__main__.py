@@ -9,6 +9,7 @@ Usage::
     python -m pi plot --out FILE.png [N] [--seed S] [--backend B] [--gpu all|K] [--threads T]
     python -m pi bench [--quick] [--out FILE.png] [--json FILE] [--repeat K] [--max-n N]
     python -m pi web [--port P] [--open]
+    python -m pi config [--cflags] [--libs] [--includedir] [--libdir] [--fortran-module]
 
 ``N`` is a sample count, written as an integer or in exponent notation when
 that is an exact integer (``1e9``, ``2.5e3``; not ``1.5e0``). Every argument
@@ -446,6 +447,18 @@ def cmd_web(args: argparse.Namespace) -> int:
     return _web.main(args)
 
 
+def add_config_arguments(config: argparse.ArgumentParser) -> None:
+    from pi import _config
+
+    _config.add_arguments(config)
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    from pi import _config
+
+    return _config.main(args)
+
+
 class Command(NamedTuple):
     """A subcommand: its help line, what adds its arguments, what runs it (-> exit code)."""
 
@@ -469,6 +482,11 @@ COMMANDS: dict[str, Command] = {
         cmd_bench,
     ),
     "web": Command("serve the browser page (WebGPU) on 127.0.0.1", add_web_arguments, cmd_web),
+    "config": Command(
+        "print the flags to compile C, C++ or Fortran against this package's library",
+        add_config_arguments,
+        cmd_config,
+    ),
 }
 
 

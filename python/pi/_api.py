@@ -9,7 +9,7 @@ from typing import Any, Callable, TypeVar
 
 from . import _checks, _stream
 from ._checks import STREAM_END
-from ._engine import Engine, get_engine
+from ._engine import SMALL_RUN, Engine, get_engine
 from ._errors import NoDeviceError
 from ._lib import ffi
 from ._result import result
@@ -79,7 +79,7 @@ def approximate_pi_cpu(
     n = _checks.count(num_points, "num_points")
     seed_ = _checks.seed(seed)
     engine = get_engine("cpu", 0 if threads is None else _checks.threads(threads))
-    if n <= engine.piece:
+    if n <= SMALL_RUN:
         return 4.0 * engine.count_small(seed_, 0, n) / n
     return 4.0 * engine.count_hits(seed_, 0, n) / n
 

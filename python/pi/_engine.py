@@ -1,10 +1,18 @@
-"""Native engines: a bounded, fork-safe cache of them, and runs cut into interruptible pieces.
+"""Native engines: a bounded, fork-safe cache of them, and runs Ctrl-C can stop.
 
 A native call holds no Python lock (cffi releases the GIL), so several
-Python threads may count at once on one engine. Each long run is cut into
-pieces of about ``PIECE_SECONDS`` each: between pieces Python handles Ctrl-C
-and a progress hook can advance. Pieces never change a count, since hits of
-consecutive ranges add up exactly.
+Python threads may count at once on one engine. A long run is one native
+call on the main thread, ``pi_count_hits_progress``, whose progress callback
+(at most 20 calls a second, on the calling thread) runs Python code: there
+Python handles Ctrl-C (a ``KeyboardInterrupt`` raised in the callback makes
+it return non-zero, which stops the run with ``PI_ERROR_CANCELLED``; the
+exception is raised again once the call has returned) and a progress hook
+advances. Other threads (which Ctrl-C does not reach) and batched runs
+(which have no progress call) are cut into pieces of about
+``PIECE_SECONDS`` instead: a daemon thread still counting when the
+interpreter exits must not call back into Python from inside the library,
+where the interpreter's end of the thread would unwind through it. Pieces
+never change a count, since hits of consecutive ranges add up exactly.
 
 The cache holds one engine per backend for the default thread count and
 GPU choice, and at most ``MAX_OTHER_ENGINES`` more (the most recently made,
@@ -59,7 +67,11 @@ def max_other_threads() -> int:
     return max(64, OTHER_THREADS_PER_CORE * (os.cpu_count() or 1))
 
 
-#: Target duration of one native call, in seconds.
+#: Runs of at most this many samples are one plain native call, with no
+#: progress callback (a few milliseconds on any machine).
+SMALL_RUN = 1 << 22
+
+#: Target duration of one native call of a batched run, in seconds.
 PIECE_SECONDS = 0.15
 _MIN_PIECE = 1 << 20
 _MAX_PIECE = 1 << 40
@@ -105,12 +117,13 @@ class Engine:
         target = int(samples * PIECE_SECONDS / seconds)
         self.piece = max(_MIN_PIECE, min(_MAX_PIECE, target, self.piece * 8))
 
-    def count_piece(self, seed: int, first: int, count: int, out: Any) -> int:
-        """One native call: hits into ``out[0]``; returns the status."""
-        return int(lib.pi_count_hits(self.raw, seed, first, count, out))
+    def count_native(self, seed: int, first: int, count: int, out: Any, watch: _Watch) -> int:
+        """One native call, watched by ``watch``: hits into ``out[0]``; returns the status."""
+        call = lib.pi_count_hits_progress
+        return int(call(self.raw, seed, first, count, watch.callback, ffi.NULL, out))
 
     def count_small(self, seed: int, first: int, count: int) -> int:
-        """Hits of a run of at most ``piece`` samples: one native call."""
+        """Hits of a run of at most ``SMALL_RUN`` samples: one plain native call."""
         # A result cell per call in flight, reused: each call takes one from
         # the list (or makes one) and puts it back, so two threads (or a
         # signal handler in between) never share one.
@@ -134,14 +147,42 @@ class Engine:
         on_progress: ProgressHook = None,
         fallback: str | None = None,
     ) -> int:
-        """Hits of samples ``first .. first + count - 1``, counted in pieces.
+        """Hits of samples ``first .. first + count - 1``; Ctrl-C stops it within 0.1 s.
 
-        With ``fallback`` (a backend name), a ``DeviceError`` in a piece drops
-        this engine from the cache and counts that piece and the rest on the
-        default engine of ``fallback``: the same count.
+        ``on_progress(samples)`` gets the samples counted since its last call,
+        at most 20 times a second. With ``fallback`` (a backend name), a
+        ``DeviceError`` drops this engine from the cache and counts the run
+        again on the default engine of ``fallback``: the same count (progress
+        goes on from where it was).
         """
-        if count <= self.piece and on_progress is None and fallback is None:
+        if count <= SMALL_RUN and on_progress is None and fallback is None:
             return self.count_small(seed, first, count)
+        if threading.current_thread() is not threading.main_thread():
+            return self.count_in_pieces(seed, first, count, on_progress, fallback)
+        out = ffi.new("uint64_t *")
+        watch = _Watch(on_progress)
+        engine = self
+        while True:
+            status = engine.count_native(seed, first, count, out, watch)
+            watch.raise_caught()
+            if not status:
+                return int(out[0])
+            try:
+                check(status)
+            except DeviceError:
+                if fallback is None or engine is not self:
+                    raise
+                forget(engine)
+                engine = get_engine(fallback, 0)
+
+    def count_piece(self, seed: int, first: int, count: int, out: Any) -> int:
+        """One plain native call: hits into ``out[0]``; returns the status."""
+        return int(lib.pi_count_hits(self.raw, seed, first, count, out))
+
+    def count_in_pieces(
+        self, seed: int, first: int, count: int, on_progress: ProgressHook, fallback: str | None
+    ) -> int:
+        """``count_hits`` as plain native calls of about ``PIECE_SECONDS`` (other threads)."""
         hits = 0
         out = ffi.new("uint64_t *")
         engine = self
@@ -179,7 +220,7 @@ class Engine:
         done = 0
         while done < num_batches:
             group = min(num_batches - done, max(1, self.piece // batch_size))
-            if group == 1 and batch_size > self.piece:
+            if group == 1 and batch_size > SMALL_RUN:
                 out[done] = self.count_hits(seed, first, batch_size, on_progress)
             else:
                 start = time.perf_counter()
@@ -195,6 +236,41 @@ class Engine:
     def leak(self) -> None:
         """Never free this engine (at exit, or a parent's engine in a forked child)."""
         ffi.gc(self._owner, None)
+
+
+class _Watch:
+    """The progress callback of a native call: feeds ``on_progress`` and stops the call on Ctrl-C.
+
+    An exception in the callback (``KeyboardInterrupt`` from Ctrl-C, or one
+    from ``on_progress``) is kept and makes the callback return non-zero,
+    which stops the run; ``raise_caught`` raises it once the call returned.
+    """
+
+    def __init__(self, on_progress: ProgressHook) -> None:
+        self.on_progress = on_progress
+        self.reported = 0  # samples already passed to on_progress
+        self.caught: BaseException | None = None
+        self.callback = ffi.callback("pi_progress_fn", self._call, error=1, onerror=self._onerror)
+
+    def _call(self, _user_data: Any, done: int, _total: int) -> int:
+        if self.caught is not None:
+            return 1
+        if self.on_progress is not None and done > self.reported:
+            step = done - self.reported
+            self.reported = done
+            self.on_progress(step)
+        return 0
+
+    def _onerror(self, _type: Any, value: BaseException | None, _traceback: Any) -> int:
+        if self.caught is None and value is not None:
+            self.caught = value
+        return 1
+
+    def raise_caught(self) -> None:
+        """Raises the exception the callback caught, if any."""
+        caught, self.caught = self.caught, None
+        if caught is not None:
+            raise caught
 
 
 # The cache. Lookups read `_engines` without a lock (a dict read is atomic);

@@ -32,7 +32,7 @@ __all__ = [
 LIBRARY_ENV = "PI_LIBRARY"
 
 #: The ABI this Python code is written against (``PI_ABI_VERSION`` of ``pi.h``).
-_EXPECTED_ABI = 1
+_EXPECTED_ABI = 2
 
 #: Where ``cargo build --release`` puts the library on this platform.
 _BUILT_LIBRARY = {
@@ -111,6 +111,8 @@ _EXCEPTIONS: dict[int, type[Exception]] = {
     lib.PI_ERROR_NO_DEVICE: NoDeviceError,
     lib.PI_ERROR_DEVICE: DeviceError,
     lib.PI_ERROR_INTERNAL: RuntimeError,
+    # Stopped by pi_engine_cancel or a progress callback (Ctrl-C is re-raised instead).
+    lib.PI_ERROR_CANCELLED: RuntimeError,
 }
 
 

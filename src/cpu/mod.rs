@@ -12,7 +12,7 @@ mod x86;
 
 pub use kernel::{KERNEL_ENV, Kernel, zero_word_blocks};
 
-use crate::stream::{self, Blocks};
+use crate::stream::{self, Batches, Run};
 use pool::Pool;
 use std::sync::Mutex;
 
@@ -79,12 +79,12 @@ impl CpuBackend {
         format!("CPU, {} thread{s}, {} kernel", self.threads, self.kernel.name())
     }
 
-    /// Hits of the run `(seed, first, count)`; the caller has checked
-    /// [`stream::range_is_valid`]. Small runs stay on the calling thread.
-    pub fn count_hits(&self, seed: u64, first: u64, count: u64) -> u64 {
-        let b = Blocks::of(first, count);
+    /// Hits of `run` under `seed` (checked when it was made, as for the
+    /// GPU). Small runs stay on the calling thread.
+    pub fn count_hits(&self, seed: u64, run: Run) -> u64 {
+        let b = run.blocks();
         let key = stream::key_of(seed);
-        let whole = if count <= SERIAL_SAMPLES || self.threads == 1 {
+        let whole = if run.count() <= SERIAL_SAMPLES || self.threads == 1 {
             self.kernel.block_hits(key, b.first_block, b.n_blocks)
         } else {
             let tasks = b.n_blocks.div_ceil(BLOCKS_PER_TASK);
@@ -97,15 +97,14 @@ impl CpuBackend {
         whole + b.edge_hits(seed)
     }
 
-    /// Fills `out[k]` with the hits of batch `k`, samples
-    /// `first + k * batch_size ..`; the caller has checked that the whole
-    /// range is valid. Many small batches run in parallel, a few large ones
-    /// one after another, each over the whole pool.
-    pub fn count_hits_batched(&self, seed: u64, first: u64, batch_size: u64, out: &mut [u64]) {
-        let start = |k: usize| first.wrapping_add(k as u64 * batch_size);
-        if batch_size > SERIAL_SAMPLES || out.len() < 2 || self.threads == 1 {
-            for (k, slot) in out.iter_mut().enumerate() {
-                *slot = self.count_hits(seed, start(k), batch_size);
+    /// Fills `out[k]` with the hits of `batches.run(k)` (`out` holds at
+    /// most `batches.n_batches()` values). Many small batches run in
+    /// parallel, a few large ones one after another, each over the whole pool.
+    pub fn count_hits_batched(&self, seed: u64, batches: Batches, out: &mut [u64]) {
+        debug_assert!(out.len() as u64 <= batches.n_batches());
+        if batches.batch_size() > SERIAL_SAMPLES || out.len() < 2 || self.threads == 1 {
+            for (k, slot) in (0..).zip(out.iter_mut()) {
+                *slot = self.count_hits(seed, batches.run(k));
             }
         } else {
             let key = stream::key_of(seed);
@@ -113,7 +112,7 @@ impl CpuBackend {
             self.pool.run(chunks.len() as u64, &|t| {
                 let mut chunk = chunks[t as usize].lock().unwrap_or_else(|p| p.into_inner());
                 for (i, slot) in chunk.iter_mut().enumerate() {
-                    let b = Blocks::of(start(t as usize * BATCHES_PER_TASK + i), batch_size);
+                    let b = batches.run((t as usize * BATCHES_PER_TASK + i) as u64).blocks();
                     *slot = self.kernel.block_hits(key, b.first_block, b.n_blocks) + b.edge_hits(seed);
                 }
                 0

@@ -222,38 +222,13 @@ impl GpuBackend {
     ) -> Result<GpuBackend, GpuError> {
         let limits = device.limits();
         let workgroup_size = options.workgroup_size;
-        if !(32..=1024).contains(&workgroup_size)
-            || !workgroup_size.is_power_of_two()
-            || workgroup_size > limits.max_compute_invocations_per_workgroup
-            || workgroup_size > limits.max_compute_workgroup_size_x
-        {
-            return Err(GpuError::NoDevice(format!(
-                "{}: workgroups of {workgroup_size} invocations are not supported \
-                 (a power of two from 32 to 1024, at most {} here)",
-                info.name,
-                limits
-                    .max_compute_invocations_per_workgroup
-                    .min(limits.max_compute_workgroup_size_x)
-            )));
-        }
+        check_workgroup_size(&info, &limits, workgroup_size)?;
         let int64 = !options.force_no_int64 && device.features().contains(wgpu::Features::SHADER_INT64);
         let sink = ErrorSink::attach(&device);
 
         let blocks_per_invocation = options.max_blocks_per_invocation.clamp(1, MAX_BLOCKS_PER_INVOCATION);
-        let dispatches_per_submit = options.max_dispatches_per_submit.clamp(1, MAX_DISPATCHES_PER_SUBMIT);
-        // The partials of a whole submission must fit one storage binding,
-        // and the shader's invocation index is a u32.
-        let max_partials = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size) / 4;
-        let fitting = u32::try_from(max_partials / u64::from(dispatches_per_submit)).unwrap_or(u32::MAX);
-        let most_workgroups = limits
-            .max_compute_workgroups_per_dimension
-            .min(fitting)
-            .clamp(1, u32::MAX / workgroup_size);
-        let shape = Shape {
-            params_stride: u64::from(limits.min_uniform_buffer_offset_alignment).max(PARAMS_SIZE),
-            dispatches_per_submit,
-            workgroups_per_dispatch: options.max_workgroups_per_dispatch.clamp(1, most_workgroups),
-        };
+        let shape = shape_for(&limits, &options);
+        let dispatches_per_submit = shape.dispatches_per_submit;
 
         let kernel = Kernel::new(&device, int64, workgroup_size);
         let buffers = kernel.buffers(&device, shape);
@@ -413,47 +388,17 @@ impl GpuBackend {
         per_invocation: u32,
         batch: &[Dispatch],
     ) -> Result<u64, GpuError> {
-        let workgroups = |d: &Dispatch| {
-            d.blocks
-                .div_ceil(u64::from(per_invocation))
-                .div_ceil(u64::from(self.workgroup_size)) as u32
-        };
-        let stride = self.params_stride as usize;
-        buffers.params_bytes.clear();
-        buffers.params_bytes.resize(stride * batch.len(), 0);
-        let mut partial_offset = 0u32;
-        for (slot, d) in batch.iter().enumerate() {
-            let p = Params {
-                key,
-                base: [d.base as u32, (d.base >> 32) as u32],
-                per_invocation,
-                full_invocations: (d.blocks / u64::from(per_invocation)) as u32,
-                remainder: (d.blocks % u64::from(per_invocation)) as u32,
-                partial_offset,
-            };
-            buffers.params_bytes[slot * stride..][..PARAMS_SIZE as usize].copy_from_slice(bytemuck::bytes_of(&p));
-            partial_offset += workgroups(d);
-        }
-        let partial_bytes = 4 * u64::from(partial_offset);
-        self.queue.write_buffer(&buffers.params, 0, &buffers.params_bytes);
-
-        let mut encoder = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some("pi count_hits encoder"),
-        });
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("pi count_hits pass"),
-                timestamp_writes: None,
-            });
-            pass.set_pipeline(&self.kernel.pipeline);
-            for (slot, d) in batch.iter().enumerate() {
-                let offset = (slot as u64 * self.params_stride) as u32;
-                pass.set_bind_group(0, &buffers.bind_group, &[offset]);
-                pass.dispatch_workgroups(workgroups(d), 1, 1);
-            }
-        }
-        encoder.copy_buffer_to_buffer(&buffers.partials, 0, &buffers.staging, 0, partial_bytes);
-        let submission = self.queue.submit([encoder.finish()]);
+        let workgroups: Vec<u32> = batch
+            .iter()
+            .map(|d| {
+                d.blocks
+                    .div_ceil(u64::from(per_invocation))
+                    .div_ceil(u64::from(self.workgroup_size)) as u32
+            })
+            .collect();
+        self.write_params(buffers, key, per_invocation, batch, &workgroups);
+        let partial_bytes = 4 * u64::from(workgroups.iter().sum::<u32>());
+        let submission = self.encode(buffers, &workgroups, partial_bytes);
         self.sink.check()?;
 
         let blocks: u64 = batch.iter().map(|d| d.blocks).sum();
@@ -468,6 +413,91 @@ impl GpuBackend {
         let sum = readback::sum_and_unmap(&buffers.staging, partial_bytes)?;
         self.sink.check()?;
         Ok(sum)
+    }
+
+    /// Writes one parameter block per dispatch of `batch` (each at its
+    /// uniform offset), with the dispatch's place among the partial counts.
+    fn write_params(
+        &self,
+        buffers: &mut Buffers,
+        key: [u32; 2],
+        per_invocation: u32,
+        batch: &[Dispatch],
+        workgroups: &[u32],
+    ) {
+        let stride = self.params_stride as usize;
+        buffers.params_bytes.clear();
+        buffers.params_bytes.resize(stride * batch.len(), 0);
+        let mut partial_offset = 0u32;
+        for (slot, (d, &groups)) in batch.iter().zip(workgroups).enumerate() {
+            let p = Params {
+                key,
+                base: [d.base as u32, (d.base >> 32) as u32],
+                per_invocation,
+                full_invocations: (d.blocks / u64::from(per_invocation)) as u32,
+                remainder: (d.blocks % u64::from(per_invocation)) as u32,
+                partial_offset,
+            };
+            buffers.params_bytes[slot * stride..][..PARAMS_SIZE as usize].copy_from_slice(bytemuck::bytes_of(&p));
+            partial_offset += groups;
+        }
+        self.queue.write_buffer(&buffers.params, 0, &buffers.params_bytes);
+    }
+
+    /// Records the dispatches (`workgroups[k]` workgroups each, with
+    /// parameter block `k`) and the copy of the partial counts to the
+    /// staging buffer, and submits them.
+    fn encode(&self, buffers: &Buffers, workgroups: &[u32], partial_bytes: u64) -> wgpu::SubmissionIndex {
+        let mut encoder = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("pi count_hits encoder"),
+        });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("pi count_hits pass"),
+                timestamp_writes: None,
+            });
+            pass.set_pipeline(&self.kernel.pipeline);
+            for (slot, &groups) in workgroups.iter().enumerate() {
+                let offset = (slot as u64 * self.params_stride) as u32;
+                pass.set_bind_group(0, &buffers.bind_group, &[offset]);
+                pass.dispatch_workgroups(groups, 1, 1);
+            }
+        }
+        encoder.copy_buffer_to_buffer(&buffers.partials, 0, &buffers.staging, 0, partial_bytes);
+        self.queue.submit([encoder.finish()])
+    }
+}
+
+/// Refuses a workgroup size the shader or the device cannot take.
+fn check_workgroup_size(info: &wgpu::AdapterInfo, limits: &wgpu::Limits, size: u32) -> Result<(), GpuError> {
+    let most = limits
+        .max_compute_invocations_per_workgroup
+        .min(limits.max_compute_workgroup_size_x);
+    if (32..=1024).contains(&size) && size.is_power_of_two() && size <= most {
+        return Ok(());
+    }
+    Err(GpuError::NoDevice(format!(
+        "{}: workgroups of {size} invocations are not supported \
+         (a power of two from 32 to 1024, at most {most} here)",
+        info.name
+    )))
+}
+
+/// The buffers' shape for `options` (clamped) within the device's `limits`.
+fn shape_for(limits: &wgpu::Limits, options: &GpuOptions) -> Shape {
+    let dispatches_per_submit = options.max_dispatches_per_submit.clamp(1, MAX_DISPATCHES_PER_SUBMIT);
+    // The partials of a whole submission must fit one storage binding,
+    // and the shader's invocation index is a u32.
+    let max_partials = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size) / 4;
+    let fitting = u32::try_from(max_partials / u64::from(dispatches_per_submit)).unwrap_or(u32::MAX);
+    let most_workgroups = limits
+        .max_compute_workgroups_per_dimension
+        .min(fitting)
+        .clamp(1, u32::MAX / options.workgroup_size);
+    Shape {
+        params_stride: u64::from(limits.min_uniform_buffer_offset_alignment).max(PARAMS_SIZE),
+        dispatches_per_submit,
+        workgroups_per_dispatch: options.max_workgroups_per_dispatch.clamp(1, most_workgroups),
     }
 }
 

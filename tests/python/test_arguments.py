@@ -160,26 +160,28 @@ _GPU_KEY = ("gpu", 0, _engine.GPU_DEFAULT)
 
 
 class _FailingEngine(_engine.Engine):
-    """A CPU engine, cached as the GPU one, whose first native call is a device failure."""
+    """A CPU engine, cached as the GPU one, whose native call fails as a lost device does."""
 
     def __init__(self) -> None:
         super().__init__("cpu", 1)
         self.key = _GPU_KEY
-        self.piece = 1000  # several pieces
         self.calls = 0
 
-    def count_piece(self, seed: int, first: int, count: int, out: Any) -> int:
+    def count_native(self, seed: int, first: int, count: int, out: Any, watch: Any) -> int:
         self.calls += 1
-        if self.calls == 2:
-            return int(_lib.lib.PI_ERROR_DEVICE)
-        return super().count_piece(seed, first, count, out)
+        return int(_lib.lib.PI_ERROR_DEVICE)
+
+    def count_small(self, seed: int, first: int, count: int) -> int:
+        self.calls += 1
+        _lib.check(_lib.lib.PI_ERROR_DEVICE)
+        return 0
 
 
 def test_fallback_finishes_a_failed_run_on_the_cpu(monkeypatch) -> None:
     failing = _FailingEngine()
     monkeypatch.setitem(_engine._engines, _GPU_KEY, failing)
     assert pi.approximate_pi_gpu(10**6, seed=42, fallback=True) == 3.143424
-    assert failing.calls == 2  # one piece counted, the second failed, the CPU did the rest
+    assert failing.calls == 1  # the device failed, the CPU counted the run
     assert _engine._engines.get(_GPU_KEY) is not failing  # the next call makes a new one
 
     failing = _FailingEngine()

@@ -19,14 +19,15 @@ def bundled_library() -> Path:
 def test_declarations_come_from_the_header() -> None:
     # maturin took the cdef from build.rs's directive-free copy of include/pi.h.
     lib = _lib.lib
-    assert lib.PI_ABI_VERSION == lib.pi_abi_version() == 1
+    assert lib.PI_ABI_VERSION == lib.pi_abi_version() == 2
     assert (
         lib.PI_OK,
         lib.PI_ERROR_INVALID_ARGUMENT,
         lib.PI_ERROR_NO_DEVICE,
         lib.PI_ERROR_DEVICE,
         lib.PI_ERROR_INTERNAL,
-    ) == (0, 1, 2, 3, 4)
+        lib.PI_ERROR_CANCELLED,
+    ) == (0, 1, 2, 3, 4, 5)
     assert (lib.PI_BACKEND_AUTO, lib.PI_BACKEND_CPU, lib.PI_BACKEND_GPU) == (0, 1, 2)
     assert _lib.ffi.string(lib.pi_version()).decode() == pi.__version__
 
@@ -34,7 +35,9 @@ def test_declarations_come_from_the_header() -> None:
 def test_the_header_ships_in_the_package() -> None:
     header = Path(pi.__file__).parent / "include" / "pi.h"
     text = header.read_text()
-    assert "#define PI_ABI_VERSION 1" in text and "pi_count_hits_batched" in text
+    assert "#define PI_ABI_VERSION 2" in text and "pi_count_hits_progress" in text
+    module = (header.parent / "pi.f90").read_text()
+    assert "PI_ABI_VERSION = 2" in module and "pi_count_hits_progress" in module
 
 
 def test_null_engine_calls_are_safe() -> None:
