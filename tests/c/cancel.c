@@ -20,18 +20,7 @@
 #include <string.h>
 #include <time.h>
 
-static int failures = 0;
-
-#define CHECK(cond)                                                        \
-    do {                                                                   \
-        if (!(cond)) {                                                     \
-            char msg_[256];                                                \
-            pi_last_error_message(msg_, sizeof msg_);                      \
-            fprintf(stderr, "%s:%d: CHECK(%s) failed (last error: %s)\n", \
-                    __FILE__, __LINE__, #cond, msg_);                      \
-            failures++;                                                    \
-        }                                                                  \
-    } while (0)
+#include "check.h"
 
 static double now_ms(void) {
     struct timespec t;
@@ -142,7 +131,11 @@ static void check_progress(pi_engine *engine, uint64_t count) {
     CHECK(s.last_done == count && s.final_calls == 1);
     /* At most about 20 calls a second, plus the final one. */
     CHECK(s.calls <= (int)(seconds * 20.0) + 2);
-    CHECK(s.calls == 1 || s.min_gap_ms >= 45.0);
+    /* The library spaces its calls 50 ms apart by its own clock; the gap
+     * seen here can be shorter by the time this thread was preempted
+     * between the two clocks on a loaded machine, never by a whole piece
+     * (20 ms): 30 ms still tells throttled calls from one per piece. */
+    CHECK(s.calls == 1 || s.min_gap_ms >= 30.0);
     printf("progress: %d calls in %.2f s for %llu samples\n", s.calls, seconds, (unsigned long long)count);
 }
 

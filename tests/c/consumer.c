@@ -8,18 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int failures = 0;
-
-#define CHECK(cond)                                                        \
-    do {                                                                   \
-        if (!(cond)) {                                                     \
-            char msg_[256];                                                \
-            pi_last_error_message(msg_, sizeof msg_);                      \
-            fprintf(stderr, "%s:%d: CHECK(%s) failed (last error: %s)\n", \
-                    __FILE__, __LINE__, #cond, msg_);                      \
-            failures++;                                                    \
-        }                                                                  \
-    } while (0)
+#include "check.h"
 
 /* The last error message contains `word`. */
 static int last_error_names(const char *word) {

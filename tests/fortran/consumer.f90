@@ -4,6 +4,7 @@
 program consumer
   use, intrinsic :: iso_c_binding, only: c_ptr, c_null_ptr, c_int32_t, c_int64_t, c_associated
   use pi
+  use checks
   implicit none
   type(c_ptr) :: engine, other
   integer(c_int64_t) :: hits, batches(4)
@@ -47,13 +48,4 @@ program consumer
   call pi_engine_free(engine)
   print '(a)', "Fortran consumer: all checks passed"
 
-contains
-  subroutine check(ok, what)
-    logical, intent(in) :: ok
-    character(len=*), intent(in) :: what
-    if (.not. ok) then
-      print '(a, a, a, a)', "FAILED: ", what, "; last error: ", pi_last_error()
-      error stop 1
-    end if
-  end subroutine
 end program consumer

@@ -39,6 +39,7 @@ end module progress_log
 program progress
   use, intrinsic :: iso_c_binding, only: c_ptr, c_null_ptr, c_null_funptr, c_funloc, c_int32_t, c_int64_t
   use pi
+  use checks
   use progress_log
   implicit none
   type(c_ptr) :: engine
@@ -75,13 +76,4 @@ program progress
   call pi_engine_free(engine)
   print '(a)', "Fortran cancel and progress: all checks passed"
 
-contains
-  subroutine check(ok, what)
-    logical, intent(in) :: ok
-    character(len=*), intent(in) :: what
-    if (.not. ok) then
-      print '(a, a, a, a)', "FAILED: ", what, "; last error: ", pi_last_error()
-      error stop 1
-    end if
-  end subroutine
 end program progress
