@@ -67,8 +67,9 @@ fn rate(samples: u64, d: Duration) -> f64 {
     samples as f64 / d.as_secs_f64()
 }
 
-fn main() {
-    let samples = match std::env::args().nth(1) {
+/// The run length of each timing: the first argument, else 4e8.
+fn samples_arg() -> u64 {
+    match std::env::args().nth(1) {
         Some(s) => match s.parse::<f64>() {
             Ok(x) if (1.0..1e15).contains(&x) => x as u64,
             _ => {
@@ -77,13 +78,24 @@ fn main() {
             }
         },
         None => 400_000_000,
-    };
+    }
+}
+
+fn main() {
+    let samples = samples_arg();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
         "detected kernel: {}; {cores} cores; {samples:.3e} samples per timing, best of {TRIES}",
         Kernel::detect().name()
     );
+    let expected = each_kernel(samples);
+    thread_scaling(samples, cores, expected);
+    through_the_engine(samples, cores, expected);
+}
 
+/// Each kernel on one thread; every one checked against the scalar kernel.
+/// Returns the hits of the full run.
+fn each_kernel(samples: u64) -> Option<u64> {
     println!("\n1 thread, each kernel:");
     let mut expected = None;
     for kernel in Kernel::available() {
@@ -116,7 +128,11 @@ fn main() {
             kernel.name()
         );
     }
+    expected
+}
 
+/// The detected kernel on 1..`cores` threads.
+fn thread_scaling(samples: u64, cores: usize, expected: Option<u64>) {
     println!("\n{} kernel, 1..{cores} threads:", Kernel::detect().name());
     let mut one = 0.0;
     for threads in 1..=cores {
@@ -135,7 +151,10 @@ fn main() {
             per_cpu(samples, c)
         );
     }
+}
 
+/// The same run through `pi::Engine`, then small runs' cost per call.
+fn through_the_engine(samples: u64, cores: usize, expected: Option<u64>) {
     // The engine counts in pieces of about 20 ms, checking for a cancel
     // between them: this line against the last one above is their cost.
     let engine = Engine::new(Backend::Cpu, 0).expect("CPU engine");

@@ -31,7 +31,8 @@ fn parse_count(s: &str) -> u64 {
     }
 }
 
-fn main() {
+/// The options and the counts the command line asks for.
+fn parse_args() -> (GpuOptions, Vec<u64>) {
     let mut options = GpuOptions {
         allow_software: false,
         ..GpuOptions::default()
@@ -54,6 +55,11 @@ fn main() {
     if counts.is_empty() {
         counts = vec![1_000_000_000, 10_000_000_000];
     }
+    (options, counts)
+}
+
+/// A GPU backend with `options`, or with a software adapter if no other.
+fn open(options: GpuOptions) -> GpuBackend {
     let t = Instant::now();
     let gpu = match GpuBackend::with_options(options.clone()).or_else(|_| {
         GpuBackend::with_options(GpuOptions {
@@ -75,7 +81,12 @@ fn main() {
         gpu.workgroup_size()
     );
     println!("setup: {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
+    gpu
+}
 
+fn main() {
+    let (options, counts) = parse_args();
+    let gpu = open(options);
     let seed = 0x0123_4567_89ab_cdef;
     let run = |first: u64, count: u64| {
         let run = stream::Run::new(first, count).expect("a run inside the stream");
@@ -102,24 +113,28 @@ fn main() {
     if whole != pieces || small != want {
         std::process::exit(1);
     }
-
     for count in counts {
-        let pi::gpu::Plan {
-            per_invocation,
-            dispatches,
-            ..
-        } = gpu.plan(count / 2);
-        let mut best = f64::INFINITY;
-        let mut hits = 0;
-        for _ in 0..3 {
-            let t = Instant::now();
-            hits = run(0, count);
-            best = best.min(t.elapsed().as_secs_f64());
-        }
-        println!(
-            "count {count:e}: best {best:.4} s, {:.3e} samples/s, pi ~ {:.6} ({per_invocation} blocks/invocation, {dispatches} dispatches)",
-            count as f64 / best,
-            4.0 * hits as f64 / count as f64
-        );
+        time_count(&gpu, count, &run);
     }
+}
+
+/// The best of three timings of a run of `count` samples.
+fn time_count(gpu: &GpuBackend, count: u64, run: &impl Fn(u64, u64) -> u64) {
+    let pi::gpu::Plan {
+        per_invocation,
+        dispatches,
+        ..
+    } = gpu.plan(count / 2);
+    let mut best = f64::INFINITY;
+    let mut hits = 0;
+    for _ in 0..3 {
+        let t = Instant::now();
+        hits = run(0, count);
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    println!(
+        "count {count:e}: best {best:.4} s, {:.3e} samples/s, pi ~ {:.6} ({per_invocation} blocks/invocation, {dispatches} dispatches)",
+        count as f64 / best,
+        4.0 * hits as f64 / count as f64
+    );
 }

@@ -46,7 +46,11 @@ fn fortran_consumer() {
     let exe = build(
         "gfortran",
         &["-std=f2008", "-Wall", "-Werror", "-fcheck=all"],
-        &["include/pi.f90", "tests/fortran/checks.f90", "tests/fortran/consumer.f90"],
+        &[
+            "include/pi.f90",
+            "tests/fortran/checks.f90",
+            "tests/fortran/consumer.f90",
+        ],
         "fortran",
     );
     assert!(run(&mut program(&exe)).contains("all checks passed"));
@@ -196,7 +200,11 @@ fn fortran_cancel_and_progress() {
     let exe = build(
         "gfortran",
         &["-std=f2008", "-Wall", "-Werror", "-fcheck=all"],
-        &["include/pi.f90", "tests/fortran/checks.f90", "tests/fortran/progress.f90"],
+        &[
+            "include/pi.f90",
+            "tests/fortran/checks.f90",
+            "tests/fortran/progress.f90",
+        ],
         "fortran-progress",
     );
     assert!(run(&mut program(&exe)).contains("Fortran cancel and progress: all checks passed"));
