@@ -110,12 +110,12 @@ extern "C" {
 // `*engine_out`.
 //
 // The environment variable `PI_BACKEND` (`auto`, `cpu`, `gpu`,
-// `gpu-or-cpu`), when set, replaces `backend`. Returns PI_OK; PI_ERROR_INVALID_ARGUMENT for a NULL
-// `engine_out`, an unknown backend, a bad `PI_BACKEND`, too many threads,
-// or threads the system would not start (a resource limit: the message
-// names `cpu_threads`); PI_ERROR_NO_DEVICE when `PI_BACKEND_GPU` finds no
-// adapter. On failure `*engine_out` is untouched.
-// Release the engine with `pi_engine_free`.
+// `gpu-or-cpu`), when set, replaces `backend`. Returns PI_OK;
+// PI_ERROR_INVALID_ARGUMENT for a NULL `engine_out`, an unknown backend, a
+// bad `PI_BACKEND`, too many threads, or threads the system would not
+// start (a resource limit: the message names `cpu_threads`);
+// PI_ERROR_NO_DEVICE when `PI_BACKEND_GPU` finds no adapter. On failure
+// `*engine_out` is untouched. Release the engine with `pi_engine_free`.
 //
 // # Safety
 // `engine_out` is NULL or points to writable storage for one pointer.
@@ -126,8 +126,9 @@ int32_t pi_engine_new(int32_t backend, uint32_t cpu_threads, pi_engine **engine_
 // each run) or PI_GPU_DEFAULT (as `pi_engine_new`: what `PI_GPU` says).
 // `gpu` matters only when the engine uses a GPU. An index past the last
 // adapter is PI_ERROR_NO_DEVICE for PI_BACKEND_GPU (an AUTO or
-// GPU_OR_CPU engine then counts on the CPU); a `gpu` below PI_GPU_DEFAULT, or a bad `PI_GPU`, is
-// PI_ERROR_INVALID_ARGUMENT. Otherwise as `pi_engine_new`.
+// GPU_OR_CPU engine then counts on the CPU); a `gpu` below
+// PI_GPU_DEFAULT, or a bad `PI_GPU`, is PI_ERROR_INVALID_ARGUMENT.
+// Otherwise as `pi_engine_new`.
 //
 // # Safety
 // `engine_out` is NULL or points to writable storage for one pointer.
@@ -157,8 +158,8 @@ size_t pi_gpu_list(char *buf, size_t buf_len);
 void pi_engine_free(pi_engine *engine);
 
 // The backend in use: PI_BACKEND_CPU or PI_BACKEND_GPU (an AUTO or
-// GPU_OR_CPU engine reports what it chose, and CPU after its GPU failed). -1 for NULL (the
-// last error then says so).
+// GPU_OR_CPU engine reports what it chose, and CPU after its GPU failed).
+// -1 for NULL (the last error then says so).
 //
 // # Safety
 // `engine` is NULL or a live engine.

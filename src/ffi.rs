@@ -200,12 +200,12 @@ unsafe fn copy_out(s: &str, buf: *mut c_char, buf_len: usize) -> usize {
 /// `*engine_out`.
 ///
 /// The environment variable `PI_BACKEND` (`auto`, `cpu`, `gpu`,
-/// `gpu-or-cpu`), when set, replaces `backend`. Returns PI_OK; PI_ERROR_INVALID_ARGUMENT for a NULL
-/// `engine_out`, an unknown backend, a bad `PI_BACKEND`, too many threads,
-/// or threads the system would not start (a resource limit: the message
-/// names `cpu_threads`); PI_ERROR_NO_DEVICE when `PI_BACKEND_GPU` finds no
-/// adapter. On failure `*engine_out` is untouched.
-/// Release the engine with `pi_engine_free`.
+/// `gpu-or-cpu`), when set, replaces `backend`. Returns PI_OK;
+/// PI_ERROR_INVALID_ARGUMENT for a NULL `engine_out`, an unknown backend, a
+/// bad `PI_BACKEND`, too many threads, or threads the system would not
+/// start (a resource limit: the message names `cpu_threads`);
+/// PI_ERROR_NO_DEVICE when `PI_BACKEND_GPU` finds no adapter. On failure
+/// `*engine_out` is untouched. Release the engine with `pi_engine_free`.
 ///
 /// # Safety
 /// `engine_out` is NULL or points to writable storage for one pointer.
@@ -220,8 +220,9 @@ pub unsafe extern "C" fn pi_engine_new(backend: i32, cpu_threads: u32, engine_ou
 /// each run) or PI_GPU_DEFAULT (as `pi_engine_new`: what `PI_GPU` says).
 /// `gpu` matters only when the engine uses a GPU. An index past the last
 /// adapter is PI_ERROR_NO_DEVICE for PI_BACKEND_GPU (an AUTO or
-/// GPU_OR_CPU engine then counts on the CPU); a `gpu` below PI_GPU_DEFAULT, or a bad `PI_GPU`, is
-/// PI_ERROR_INVALID_ARGUMENT. Otherwise as `pi_engine_new`.
+/// GPU_OR_CPU engine then counts on the CPU); a `gpu` below
+/// PI_GPU_DEFAULT, or a bad `PI_GPU`, is PI_ERROR_INVALID_ARGUMENT.
+/// Otherwise as `pi_engine_new`.
 ///
 /// # Safety
 /// `engine_out` is NULL or points to writable storage for one pointer.
@@ -318,8 +319,8 @@ pub unsafe extern "C" fn pi_engine_free(engine: *mut pi_engine) {
 }
 
 /// The backend in use: PI_BACKEND_CPU or PI_BACKEND_GPU (an AUTO or
-/// GPU_OR_CPU engine reports what it chose, and CPU after its GPU failed). -1 for NULL (the
-/// last error then says so).
+/// GPU_OR_CPU engine reports what it chose, and CPU after its GPU failed).
+/// -1 for NULL (the last error then says so).
 ///
 /// # Safety
 /// `engine` is NULL or a live engine.
