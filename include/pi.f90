@@ -29,6 +29,7 @@ module pi
   integer(c_int32_t), parameter, public :: PI_BACKEND_AUTO = 0
   integer(c_int32_t), parameter, public :: PI_BACKEND_CPU = 1
   integer(c_int32_t), parameter, public :: PI_BACKEND_GPU = 2
+  integer(c_int32_t), parameter, public :: PI_BACKEND_GPU_OR_CPU = 3
 
   integer(c_int32_t), parameter, public :: PI_GPU_DEFAULT = -2
   integer(c_int32_t), parameter, public :: PI_GPU_ALL = -1

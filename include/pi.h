@@ -64,7 +64,10 @@
 #define PI_GPU_MIN_SAMPLES 65536
 
 // A hardware GPU (discrete, integrated, virtual) if there is one, else the
-// CPU. Software adapters (lavapipe) are never chosen automatically.
+// CPU. Software adapters (lavapipe) are never chosen automatically. If the
+// GPU fails during a call, the engine finishes that call on the CPU and
+// stays on the CPU (`pi_engine_describe` says why); a new engine tries the
+// GPU again.
 #define PI_BACKEND_AUTO 0
 
 // The CPU, on a persistent pool of threads.
@@ -72,6 +75,10 @@
 
 // Any GPU adapter, software ones included; PI_ERROR_NO_DEVICE if none.
 #define PI_BACKEND_GPU 2
+
+// Any GPU adapter, software ones included, else the CPU; falls back as
+// PI_BACKEND_AUTO does. New in ABI version 2.
+#define PI_BACKEND_GPU_OR_CPU 3
 
 // `gpu` of `pi_engine_new_on`: the GPUs the environment variable `PI_GPU`
 // names (`all` or -1, `none`, or an index), the best adapter when it is
@@ -81,7 +88,7 @@
 
 // `gpu` of `pi_engine_new_on`: every hardware GPU, each run shared in
 // proportion to their measured speed (where there is none, the best
-// software adapter for PI_BACKEND_GPU).
+// software adapter for PI_BACKEND_GPU and PI_BACKEND_GPU_OR_CPU).
 #define PI_GPU_ALL -1
 
 // An engine: a backend made once (thread pool, GPU device and pipeline) and
@@ -102,13 +109,13 @@ extern "C" {
 // threads (0: one per core; at most PI_MAX_CPU_THREADS) and stores it in
 // `*engine_out`.
 //
-// The environment variable `PI_BACKEND` (`auto`, `cpu`, `gpu`), when set,
-// replaces `backend`. Returns PI_OK; PI_ERROR_INVALID_ARGUMENT for a NULL
-// `engine_out`, an unknown backend, a bad `PI_BACKEND`, too many threads,
-// or threads the system would not start (a resource limit: the message
-// names `cpu_threads`); PI_ERROR_NO_DEVICE when `PI_BACKEND_GPU` finds no
-// adapter. On failure `*engine_out` is untouched.
-// Release the engine with `pi_engine_free`.
+// The environment variable `PI_BACKEND` (`auto`, `cpu`, `gpu`,
+// `gpu-or-cpu`), when set, replaces `backend`. Returns PI_OK;
+// PI_ERROR_INVALID_ARGUMENT for a NULL `engine_out`, an unknown backend, a
+// bad `PI_BACKEND`, too many threads, or threads the system would not
+// start (a resource limit: the message names `cpu_threads`);
+// PI_ERROR_NO_DEVICE when `PI_BACKEND_GPU` finds no adapter. On failure
+// `*engine_out` is untouched. Release the engine with `pi_engine_free`.
 //
 // # Safety
 // `engine_out` is NULL or points to writable storage for one pointer.
@@ -118,9 +125,10 @@ int32_t pi_engine_new(int32_t backend, uint32_t cpu_threads, pi_engine **engine_
 // the order `pi_gpu_list` prints), PI_GPU_ALL (every hardware GPU sharing
 // each run) or PI_GPU_DEFAULT (as `pi_engine_new`: what `PI_GPU` says).
 // `gpu` matters only when the engine uses a GPU. An index past the last
-// adapter is PI_ERROR_NO_DEVICE for PI_BACKEND_GPU (an AUTO engine then
-// counts on the CPU); a `gpu` below PI_GPU_DEFAULT, or a bad `PI_GPU`, is
-// PI_ERROR_INVALID_ARGUMENT. Otherwise as `pi_engine_new`.
+// adapter is PI_ERROR_NO_DEVICE for PI_BACKEND_GPU (an AUTO or
+// GPU_OR_CPU engine then counts on the CPU); a `gpu` below
+// PI_GPU_DEFAULT, or a bad `PI_GPU`, is PI_ERROR_INVALID_ARGUMENT.
+// Otherwise as `pi_engine_new`.
 //
 // # Safety
 // `engine_out` is NULL or points to writable storage for one pointer.
@@ -149,9 +157,9 @@ size_t pi_gpu_list(char *buf, size_t buf_len);
 // `engine` is NULL or a live engine from `pi_engine_new`, freed only once.
 void pi_engine_free(pi_engine *engine);
 
-// The backend in use: PI_BACKEND_CPU or PI_BACKEND_GPU (an AUTO engine
-// reports what it chose, and CPU after its GPU failed). -1 for NULL (the
-// last error then says so).
+// The backend in use: PI_BACKEND_CPU or PI_BACKEND_GPU (an AUTO or
+// GPU_OR_CPU engine reports what it chose, and CPU after its GPU failed).
+// -1 for NULL (the last error then says so).
 //
 // # Safety
 // `engine` is NULL or a live engine.

@@ -1,5 +1,7 @@
 //! The engine: picks a backend once, reuses it for every call, and falls
-//! back from a failing GPU to the CPU when the caller asked for `Auto`.
+//! back from a failing GPU to the CPU when the caller asked for `Auto` or
+//! `GpuOrCpu` ([`Backend::falls_back`]: the one fallback rule of the
+//! library, which the C ABI and the Python package only pass on).
 //! Every call runs in [pieces](pieces), so that it can be cancelled
 //! ([`Engine::cancel`]) and watched ([`Engine::count_hits_progress`]).
 //! The engine is the only door to the backends: the C ABI reaches them
@@ -21,7 +23,7 @@ pub use crate::gpu::GpuSelection;
 pub use pieces::{PIECE_TIME, PROGRESS_INTERVAL, Progress};
 
 /// The environment variable that overrides the backend every engine asks
-/// for: `auto`, `cpu` or `gpu`.
+/// for: `auto`, `cpu`, `gpu` or `gpu-or-cpu`.
 pub const BACKEND_ENV: &str = "PI_BACKEND";
 
 /// Runs of at most this many samples go to the CPU even on a GPU engine:
@@ -42,26 +44,39 @@ pub enum Backend {
     Cpu,
     /// Any GPU adapter, software ones (lavapipe) included.
     Gpu,
+    /// Any GPU adapter, software ones included, else the CPU; falls back
+    /// as `Auto` does.
+    GpuOrCpu,
 }
 
 impl Backend {
-    /// The backend named `auto`, `cpu` or `gpu` (any case).
+    /// The backend named `auto`, `cpu`, `gpu` or `gpu-or-cpu` (any case).
     pub fn from_name(name: &str) -> Option<Backend> {
         match name.trim().to_ascii_lowercase().as_str() {
             "auto" => Some(Backend::Auto),
             "cpu" => Some(Backend::Cpu),
             "gpu" => Some(Backend::Gpu),
+            "gpu-or-cpu" => Some(Backend::GpuOrCpu),
             _ => None,
         }
     }
 
-    /// `"auto"`, `"cpu"` or `"gpu"`.
+    /// `"auto"`, `"cpu"`, `"gpu"` or `"gpu-or-cpu"`.
     pub fn name(self) -> &'static str {
         match self {
             Backend::Auto => "auto",
             Backend::Cpu => "cpu",
             Backend::Gpu => "gpu",
+            Backend::GpuOrCpu => "gpu-or-cpu",
         }
+    }
+
+    /// Whether an engine asked for this backend falls back to the CPU: one
+    /// made without a GPU counts on the CPU, and after a device failure it
+    /// finishes that call on the CPU and stays there ([`Engine::describe`]
+    /// says why) until a new engine is made. True for `Auto` and `GpuOrCpu`.
+    pub fn falls_back(self) -> bool {
+        matches!(self, Backend::Auto | Backend::GpuOrCpu)
     }
 }
 
@@ -306,7 +321,7 @@ impl Drop for Engine {
 /// The value of `PI_BACKEND`, if set and not blank. A value that is not
 /// UTF-8 or not a backend name is an error naming the variable.
 fn backend_from_env() -> Result<Option<Backend>, Error> {
-    const EXPECTED: &str = "one of auto, cpu, gpu";
+    const EXPECTED: &str = "one of auto, cpu, gpu, gpu-or-cpu";
     let Some(text) = crate::env::read(BACKEND_ENV, EXPECTED).map_err(Error::InvalidArgument)? else {
         return Ok(None);
     };
@@ -361,6 +376,7 @@ impl Engine {
                 Backend::Cpu => None,
                 Backend::Gpu => Some(Gpus::new(selection, true)?),
                 Backend::Auto => Gpus::new(selection, false).ok(),
+                Backend::GpuOrCpu => Gpus::new(selection, true).ok(),
             }
         };
         let engine = Engine::assemble(gpu, cpu_threads, kernel, backend, forced);
@@ -371,20 +387,19 @@ impl Engine {
     }
 
     /// An engine around a GPU backend the caller made (with its own
-    /// options). With `fallback`, a device failure finishes the call on the
-    /// CPU and the engine stays there, as an `Auto` engine does; without it,
-    /// the failure is returned, as for an explicit GPU request. At most
-    /// [`MAX_CPU_THREADS`] CPU threads are started, with the kernel
-    /// [`Kernel::detect`] finds.
-    pub fn with_gpu(gpu: GpuBackend, cpu_threads: u32, fallback: bool) -> Engine {
-        Engine::with_gpus(Gpus::one(gpu), cpu_threads, fallback)
+    /// options): the engine of `requested` had it found that GPU. `Gpu`
+    /// returns a device failure; `Auto` and `GpuOrCpu` finish the call on
+    /// the CPU and stay there ([`Backend::falls_back`]); `Cpu` never uses
+    /// the GPU. At most [`MAX_CPU_THREADS`] CPU threads are started, with
+    /// the kernel [`Kernel::detect`] finds; `PI_BACKEND` is not read.
+    pub fn with_gpu(gpu: GpuBackend, cpu_threads: u32, requested: Backend) -> Engine {
+        Engine::with_gpus(Gpus::one(gpu), cpu_threads, requested)
     }
 
     /// [`Engine::with_gpu`] with several GPU backends sharing each run.
-    pub fn with_gpus(gpus: Gpus, cpu_threads: u32, fallback: bool) -> Engine {
-        let requested = if fallback { Backend::Auto } else { Backend::Gpu };
+    pub fn with_gpus(gpus: Gpus, cpu_threads: u32, requested: Backend) -> Engine {
         Engine::assemble(
-            Some(gpus),
+            (requested != Backend::Cpu).then_some(gpus),
             cpu_threads.min(MAX_CPU_THREADS),
             Kernel::detect(),
             requested,
@@ -495,7 +510,7 @@ impl Engine {
         self.gpu.as_ref().map(Gpus::first)
     }
 
-    /// The backend in use now: `Cpu` or `Gpu`, never `Auto`.
+    /// The backend in use now: `Cpu` or `Gpu`, never `Auto` or `GpuOrCpu`.
     pub fn backend(&self) -> Backend {
         if self.live_gpu().is_some() {
             Backend::Gpu
@@ -559,12 +574,13 @@ impl Engine {
     }
 
     /// The GPU that should count a run of `count` samples, or `None` for the
-    /// CPU. A `Gpu` engine in a forked child has lost its device: an error.
+    /// CPU. A `Gpu` engine in a forked child has lost its device: an error
+    /// (one that falls back counts on the CPU there).
     fn gpu_for(&self, count: u64) -> Result<Option<&Gpus>, Error> {
         if count <= GPU_MIN_SAMPLES {
             return Ok(None);
         }
-        if self.gpu.is_some() && self.forked() && self.requested != Backend::Auto {
+        if self.gpu.is_some() && self.forked() && !self.requested.falls_back() {
             return Err(Error::Device(format!(
                 "the GPU device was made in process {} and does not survive fork(); \
                  make a new engine in this process ({})",
@@ -576,7 +592,7 @@ impl Engine {
     }
 
     /// Hits of a checked run, a piece at a time, watched between pieces.
-    /// An `Auto` engine whose GPU fails counts the rest on the CPU.
+    /// An engine that falls back and whose GPU fails counts the rest on the CPU.
     fn count_run(&self, seed: u64, run: Run, watch: &mut Watch) -> Result<u64, Error> {
         let mut gpu = self.gpu_for(run.count())?;
         let mut rest = run;
@@ -610,10 +626,10 @@ impl Engine {
         gpu.count_hits(seed, piece)
     }
 
-    /// Records a GPU failure. An engine made with an explicit GPU request
-    /// reports it; an `Auto` engine moves to the CPU for good.
+    /// Records a GPU failure. A `Gpu` engine reports it; one that
+    /// [falls back](Backend::falls_back) moves to the CPU for good.
     fn give_up_gpu(&self, e: GpuError) -> Result<(), Error> {
-        if self.requested != Backend::Auto {
+        if !self.requested.falls_back() {
             return Err(e.into());
         }
         // The first failure is the one reported; later ones add nothing.

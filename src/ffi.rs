@@ -43,12 +43,18 @@ const _: () = assert!(PI_MAX_CPU_THREADS == crate::engine::MAX_CPU_THREADS);
 const _: () = assert!(PI_GPU_MIN_SAMPLES == crate::engine::GPU_MIN_SAMPLES);
 
 /// A hardware GPU (discrete, integrated, virtual) if there is one, else the
-/// CPU. Software adapters (lavapipe) are never chosen automatically.
+/// CPU. Software adapters (lavapipe) are never chosen automatically. If the
+/// GPU fails during a call, the engine finishes that call on the CPU and
+/// stays on the CPU (`pi_engine_describe` says why); a new engine tries the
+/// GPU again.
 pub const PI_BACKEND_AUTO: i32 = 0;
 /// The CPU, on a persistent pool of threads.
 pub const PI_BACKEND_CPU: i32 = 1;
 /// Any GPU adapter, software ones included; PI_ERROR_NO_DEVICE if none.
 pub const PI_BACKEND_GPU: i32 = 2;
+/// Any GPU adapter, software ones included, else the CPU; falls back as
+/// PI_BACKEND_AUTO does. New in ABI version 2.
+pub const PI_BACKEND_GPU_OR_CPU: i32 = 3;
 
 /// `gpu` of `pi_engine_new_on`: the GPUs the environment variable `PI_GPU`
 /// names (`all` or -1, `none`, or an index), the best adapter when it is
@@ -57,7 +63,7 @@ pub const PI_BACKEND_GPU: i32 = 2;
 pub const PI_GPU_DEFAULT: i32 = -2;
 /// `gpu` of `pi_engine_new_on`: every hardware GPU, each run shared in
 /// proportion to their measured speed (where there is none, the best
-/// software adapter for PI_BACKEND_GPU).
+/// software adapter for PI_BACKEND_GPU and PI_BACKEND_GPU_OR_CPU).
 pub const PI_GPU_ALL: i32 = -1;
 
 /// An engine: a backend made once (thread pool, GPU device and pipeline) and
@@ -193,13 +199,13 @@ unsafe fn copy_out(s: &str, buf: *mut c_char, buf_len: usize) -> usize {
 /// threads (0: one per core; at most PI_MAX_CPU_THREADS) and stores it in
 /// `*engine_out`.
 ///
-/// The environment variable `PI_BACKEND` (`auto`, `cpu`, `gpu`), when set,
-/// replaces `backend`. Returns PI_OK; PI_ERROR_INVALID_ARGUMENT for a NULL
-/// `engine_out`, an unknown backend, a bad `PI_BACKEND`, too many threads,
-/// or threads the system would not start (a resource limit: the message
-/// names `cpu_threads`); PI_ERROR_NO_DEVICE when `PI_BACKEND_GPU` finds no
-/// adapter. On failure `*engine_out` is untouched.
-/// Release the engine with `pi_engine_free`.
+/// The environment variable `PI_BACKEND` (`auto`, `cpu`, `gpu`,
+/// `gpu-or-cpu`), when set, replaces `backend`. Returns PI_OK;
+/// PI_ERROR_INVALID_ARGUMENT for a NULL `engine_out`, an unknown backend, a
+/// bad `PI_BACKEND`, too many threads, or threads the system would not
+/// start (a resource limit: the message names `cpu_threads`);
+/// PI_ERROR_NO_DEVICE when `PI_BACKEND_GPU` finds no adapter. On failure
+/// `*engine_out` is untouched. Release the engine with `pi_engine_free`.
 ///
 /// # Safety
 /// `engine_out` is NULL or points to writable storage for one pointer.
@@ -213,9 +219,10 @@ pub unsafe extern "C" fn pi_engine_new(backend: i32, cpu_threads: u32, engine_ou
 /// the order `pi_gpu_list` prints), PI_GPU_ALL (every hardware GPU sharing
 /// each run) or PI_GPU_DEFAULT (as `pi_engine_new`: what `PI_GPU` says).
 /// `gpu` matters only when the engine uses a GPU. An index past the last
-/// adapter is PI_ERROR_NO_DEVICE for PI_BACKEND_GPU (an AUTO engine then
-/// counts on the CPU); a `gpu` below PI_GPU_DEFAULT, or a bad `PI_GPU`, is
-/// PI_ERROR_INVALID_ARGUMENT. Otherwise as `pi_engine_new`.
+/// adapter is PI_ERROR_NO_DEVICE for PI_BACKEND_GPU (an AUTO or
+/// GPU_OR_CPU engine then counts on the CPU); a `gpu` below
+/// PI_GPU_DEFAULT, or a bad `PI_GPU`, is PI_ERROR_INVALID_ARGUMENT.
+/// Otherwise as `pi_engine_new`.
 ///
 /// # Safety
 /// `engine_out` is NULL or points to writable storage for one pointer.
@@ -234,9 +241,11 @@ pub unsafe extern "C" fn pi_engine_new_on(
             PI_BACKEND_AUTO => Backend::Auto,
             PI_BACKEND_CPU => Backend::Cpu,
             PI_BACKEND_GPU => Backend::Gpu,
+            PI_BACKEND_GPU_OR_CPU => Backend::GpuOrCpu,
             other => {
                 return Err(invalid(format!(
-                    "backend {other} is not PI_BACKEND_AUTO (0), PI_BACKEND_CPU (1) or PI_BACKEND_GPU (2)"
+                    "backend {other} is not PI_BACKEND_AUTO (0), PI_BACKEND_CPU (1), PI_BACKEND_GPU (2) \
+                     or PI_BACKEND_GPU_OR_CPU (3)"
                 )));
             }
         };
@@ -309,9 +318,9 @@ pub unsafe extern "C" fn pi_engine_free(engine: *mut pi_engine) {
     )
 }
 
-/// The backend in use: PI_BACKEND_CPU or PI_BACKEND_GPU (an AUTO engine
-/// reports what it chose, and CPU after its GPU failed). -1 for NULL (the
-/// last error then says so).
+/// The backend in use: PI_BACKEND_CPU or PI_BACKEND_GPU (an AUTO or
+/// GPU_OR_CPU engine reports what it chose, and CPU after its GPU failed).
+/// -1 for NULL (the last error then says so).
 ///
 /// # Safety
 /// `engine` is NULL or a live engine.

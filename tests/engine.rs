@@ -1,7 +1,8 @@
 //! The engine over every backend: the GPU through the engine agrees with
-//! the CPU, `Auto` never takes a software adapter, a failing device makes an
-//! `Auto` engine finish on the CPU, hidden drivers give the CPU fallback or
-//! `NoDevice`, and `PI_BACKEND` forces a backend.
+//! the CPU, `Auto` never takes a software adapter and `GpuOrCpu` does, a
+//! failing device makes an `Auto` or `GpuOrCpu` engine finish on the CPU and
+//! stay there, hidden drivers give the CPU fallback or `NoDevice`, and
+//! `PI_BACKEND` forces a backend.
 //!
 //! Tests that need a GPU adapter (lavapipe will do) skip with a visible
 //! reason when there is none; with `PI_REQUIRE_ALL=1` they fail instead.
@@ -73,24 +74,57 @@ fn auto_never_takes_a_software_adapter() {
 }
 
 #[test]
-fn auto_engine_finishes_on_the_cpu_when_the_device_is_lost() {
-    let Some(gpu) = gpu_or_skip("auto_engine_finishes_on_the_cpu_when_the_device_is_lost") else {
+fn gpu_or_cpu_takes_any_adapter() {
+    let Some(_) = gpu_or_skip("gpu_or_cpu_takes_any_adapter") else {
         return;
     };
-    let (seed, first, count) = (99u64, 5u64, 3_000_001u64);
-    let expected = stream::count_hits(seed, first, count).unwrap();
-    let engine = Engine::with_gpu(gpu, 0, true);
-    assert_eq!(engine.count_hits(seed, first, count), Ok(expected));
+    let engine = Engine::new(Backend::GpuOrCpu, 1).expect("an engine that falls back always exists");
     assert_eq!(engine.backend(), Backend::Gpu, "{}", engine.describe());
-    gpu_of(&engine).destroy_device();
+    assert!(engine.describe().starts_with("GPU: "), "{}", engine.describe());
+    let (seed, first, count) = (8u64, 3u64, 2_000_003u64);
     assert_eq!(
         engine.count_hits(seed, first, count),
-        Ok(expected),
-        "the failing call finishes on the CPU"
+        Ok(stream::count_hits(seed, first, count).unwrap())
     );
-    assert_eq!(engine.backend(), Backend::Cpu, "and the engine stays there");
-    assert!(engine.describe().contains("GPU given up"), "{}", engine.describe());
-    assert_eq!(engine.count_hits(seed, first, count), Ok(expected));
+}
+
+/// The one fallback rule, for both backends that follow it: after a device
+/// failure the call finishes on the CPU, exactly, and the engine stays
+/// there (later calls, batched ones included, never try the GPU again)
+/// and says why. Only a new engine tries the GPU again.
+#[test]
+fn engines_that_fall_back_finish_on_the_cpu_and_stay_there() {
+    let test = "engines_that_fall_back_finish_on_the_cpu_and_stay_there";
+    let Some(_) = gpu_or_skip(test) else {
+        return;
+    };
+    let (seed, first, count) = (99u64, 5u64, 1_000_001u64);
+    let expected = stream::count_hits(seed, first, count).unwrap();
+    // `Auto` never takes a software adapter itself: give it one.
+    let auto = Engine::with_gpu(GpuBackend::new(true).unwrap(), 0, Backend::Auto);
+    let either = Engine::new(Backend::GpuOrCpu, 0).unwrap();
+    for engine in [auto, either] {
+        assert_eq!(engine.count_hits(seed, first, count), Ok(expected));
+        assert_eq!(engine.backend(), Backend::Gpu, "{}", engine.describe());
+        gpu_of(&engine).destroy_device();
+        assert_eq!(
+            engine.count_hits(seed, first, count),
+            Ok(expected),
+            "the failing call finishes on the CPU"
+        );
+        assert_eq!(engine.backend(), Backend::Cpu, "and the engine stays there");
+        assert!(engine.describe().contains("GPU given up"), "{}", engine.describe());
+        assert_eq!(engine.count_hits(seed, first, count), Ok(expected));
+        let mut out = [0u64; 3];
+        engine.count_hits_batched(seed, first, 1_000_000, &mut out).unwrap();
+        assert_eq!(
+            Some(out.iter().sum::<u64>()),
+            stream::count_hits(seed, first, 3_000_000)
+        );
+        assert_eq!(engine.backend(), Backend::Cpu);
+    }
+    let again = Engine::new(Backend::GpuOrCpu, 0).unwrap();
+    assert_eq!(again.backend(), Backend::Gpu, "a new engine tries the GPU again");
 }
 
 #[test]
@@ -104,7 +138,7 @@ fn device_lost_in_the_middle_of_a_run() {
         .unwrap()
         .count_hits(seed, first, count)
         .unwrap();
-    let engine = Engine::with_gpu(gpu, 0, true);
+    let engine = Engine::with_gpu(gpu, 0, Backend::GpuOrCpu);
     let hits = std::thread::scope(|s| {
         s.spawn(|| {
             std::thread::sleep(std::time::Duration::from_millis(30));
@@ -112,7 +146,11 @@ fn device_lost_in_the_middle_of_a_run() {
         });
         engine.count_hits(seed, first, count)
     });
-    assert_eq!(hits, Ok(expected), "an Auto engine finishes with the exact count");
+    assert_eq!(
+        hits,
+        Ok(expected),
+        "an engine that falls back finishes with the exact count"
+    );
     assert_eq!(engine.backend(), Backend::Cpu, "the device went during that call");
     assert_eq!(engine.count_hits(seed, first, count), Ok(expected));
 }
@@ -122,7 +160,7 @@ fn gpu_engine_reports_a_lost_device() {
     let Some(gpu) = gpu_or_skip("gpu_engine_reports_a_lost_device") else {
         return;
     };
-    let engine = Engine::with_gpu(gpu, 0, false);
+    let engine = Engine::with_gpu(gpu, 0, Backend::Gpu);
     gpu_of(&engine).destroy_device();
     match engine.count_hits(1, 0, 1_000_000) {
         Err(Error::Device(why)) => assert!(!why.is_empty()),
@@ -152,9 +190,12 @@ fn hidden_drivers_give_cpu_fallback_and_no_device() {
 #[ignore = "run by hidden_drivers_give_cpu_fallback_and_no_device"]
 fn child_hidden_drivers() {
     assert_child("child_hidden_drivers");
-    let auto = Engine::new(Backend::Auto, 1).expect("Auto falls back to the CPU");
-    assert_eq!(auto.backend(), Backend::Cpu);
-    assert_eq!(auto.count_hits(42, 0, 1000), Ok(794));
+    for asked in [Backend::Auto, Backend::GpuOrCpu] {
+        let engine = Engine::new(asked, 1).expect("falls back to the CPU");
+        assert_eq!(engine.backend(), Backend::Cpu, "{asked:?}");
+        assert_eq!(engine.count_hits(42, 0, 1000), Ok(794));
+        assert_eq!(engine.count_hits(7, 1, 300_001).ok(), stream::count_hits(7, 1, 300_001));
+    }
     assert!(matches!(Engine::new(Backend::Gpu, 1), Err(Error::NoDevice(_))));
     // And through the C ABI.
     let mut engine = std::ptr::null_mut();
@@ -166,6 +207,17 @@ fn child_hidden_drivers() {
     // SAFETY: buf has 256 bytes.
     let n = unsafe { ffi::pi_last_error_message(buf.as_mut_ptr(), buf.len()) };
     assert!(n > 0);
+    // SAFETY: a valid out-pointer.
+    let status = unsafe { ffi::pi_engine_new(ffi::PI_BACKEND_GPU_OR_CPU, 1, &mut engine) };
+    assert_eq!(status, ffi::PI_OK);
+    let mut hits = 0u64;
+    // SAFETY: a live engine and a valid output; freed once.
+    unsafe {
+        assert_eq!(ffi::pi_engine_backend(engine), ffi::PI_BACKEND_CPU);
+        assert_eq!(ffi::pi_count_hits(engine, 42, 0, 300_000, &mut hits), ffi::PI_OK);
+        ffi::pi_engine_free(engine);
+    }
+    assert_eq!(Some(hits), stream::count_hits(42, 0, 300_000));
 }
 
 #[test]
@@ -177,11 +229,29 @@ fn pi_backend_forces_the_cpu() {
 #[ignore = "run by pi_backend_forces_the_cpu"]
 fn child_forced_cpu() {
     assert_child("child_forced_cpu");
-    for asked in [Backend::Auto, Backend::Gpu, Backend::Cpu] {
+    for asked in [Backend::Auto, Backend::Gpu, Backend::Cpu, Backend::GpuOrCpu] {
         let e = Engine::new(asked, 1).unwrap();
         assert_eq!(e.backend(), Backend::Cpu);
         assert!(e.describe().contains("forced by PI_BACKEND"), "{}", e.describe());
     }
+}
+
+#[test]
+fn pi_backend_forces_gpu_or_cpu() {
+    let mut env = HIDDEN_GPU.to_vec();
+    env.push(("PI_BACKEND", "GPU-or-CPU"));
+    in_child("child_forced_gpu_or_cpu", &env, &[]);
+}
+
+#[test]
+#[ignore = "run by pi_backend_forces_gpu_or_cpu"]
+fn child_forced_gpu_or_cpu() {
+    assert_child("child_forced_gpu_or_cpu");
+    // A GPU engine would be NoDevice here; the forced backend falls back.
+    let e = Engine::new(Backend::Gpu, 1).expect("gpu-or-cpu falls back to the CPU");
+    assert_eq!(e.backend(), Backend::Cpu);
+    assert!(e.describe().contains("forced by PI_BACKEND"), "{}", e.describe());
+    assert_eq!(e.count_hits(42, 0, 1000), Ok(794));
 }
 
 #[test]
@@ -340,7 +410,7 @@ fn child_auto_fork() {
         fn _exit(code: i32) -> !;
     }
     let gpu = GpuBackend::new(true).expect("a GPU adapter");
-    let engine = Engine::with_gpu(gpu, 2, true);
+    let engine = Engine::with_gpu(gpu, 2, Backend::Auto);
     let (seed, first, count) = (3u64, 9u64, 1_000_001u64);
     let expected = engine.count_hits(seed, first, count).unwrap();
     assert_eq!(engine.backend(), Backend::Gpu);
@@ -391,7 +461,7 @@ fn fault_tests_under_valgrind() {
         "--exact",
         "--test-threads=1",
         "gpu_engine_reports_a_lost_device",
-        "auto_engine_finishes_on_the_cpu_when_the_device_is_lost",
+        "engines_that_fall_back_finish_on_the_cpu_and_stay_there",
     ]));
     assert!(log.contains("2 passed"), "{log}");
     assert!(log.contains("ERROR SUMMARY: 0 errors"), "{log}");

@@ -106,7 +106,7 @@ proptest! {
         let mut e = ptr::null_mut();
         // SAFETY: a valid out-pointer.
         let status = unsafe { pi_engine_new(backend, threads, &mut e) };
-        if !(0..=2).contains(&backend) || threads > PI_MAX_CPU_THREADS {
+        if !(0..=3).contains(&backend) || threads > PI_MAX_CPU_THREADS {
             prop_assert_eq!(status, PI_ERROR_INVALID_ARGUMENT);
             prop_assert!(e.is_null());
             let msg = last_error();

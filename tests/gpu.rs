@@ -635,7 +635,7 @@ fn a_run_split_over_two_devices_is_exact() {
     // A small run is not split.
     assert_eq!(gpus.shares(stream::Run::new(5, 1000).unwrap()).len(), 1);
 
-    let engine = pi::engine::Engine::with_gpus(gpus, 1, false);
+    let engine = pi::engine::Engine::with_gpus(gpus, 1, pi::engine::Backend::Gpu);
     assert_eq!(engine.count_hits(seed, first, n), Ok(want));
     assert!(engine.describe().contains("2 GPUs"), "{}", engine.describe());
 }
@@ -665,6 +665,8 @@ fn pi_gpu_child() {
             let e = gpu.expect("a GPU engine");
             assert_eq!(e.backend(), Backend::Gpu);
             assert_eq!(e.count_hits(3, 1, 300_001), Ok(reference(3, 1, 300_001)));
+            let either = Engine::new(Backend::GpuOrCpu, 1).expect("a gpu-or-cpu engine");
+            assert_eq!(either.backend(), Backend::Gpu, "{}", either.describe());
         }
         "99" => {
             assert!(
@@ -673,15 +675,20 @@ fn pi_gpu_child() {
             );
             let auto = Engine::new(Backend::Auto, 1).expect("an auto engine");
             assert_eq!(auto.count_hits(3, 1, 1000), Ok(reference(3, 1, 1000)));
+            let either = Engine::new(Backend::GpuOrCpu, 1).expect("a gpu-or-cpu engine");
+            assert_eq!(either.backend(), Backend::Cpu, "{}", either.describe());
+            assert_eq!(either.count_hits(3, 1, 300_001), Ok(reference(3, 1, 300_001)));
         }
         "none" => {
             assert!(
                 matches!(&gpu, Err(Error::NoDevice(m)) if m.contains("PI_GPU=none")),
                 "{gpu:?}"
             );
-            let auto = Engine::new(Backend::Auto, 1).expect("an auto engine");
-            assert_eq!(auto.backend(), Backend::Cpu);
-            assert_eq!(auto.count_hits(3, 1, 300_001), Ok(reference(3, 1, 300_001)));
+            for asked in [Backend::Auto, Backend::GpuOrCpu] {
+                let e = Engine::new(asked, 1).expect("an engine that falls back");
+                assert_eq!(e.backend(), Backend::Cpu, "{asked:?}");
+                assert_eq!(e.count_hits(3, 1, 300_001), Ok(reference(3, 1, 300_001)));
+            }
         }
         _ => {
             assert!(

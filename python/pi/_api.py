@@ -9,8 +9,7 @@ from typing import Any, Callable, TypeVar
 
 from . import _checks, _stream
 from ._checks import STREAM_END
-from ._engine import SMALL_RUN, Engine, get_engine
-from ._errors import NoDeviceError
+from ._engine import GPU_OR_CPU, SMALL_RUN, Engine, get_engine
 from ._lib import ffi
 from ._result import result
 
@@ -93,24 +92,20 @@ def approximate_pi_gpu(
     """Estimates pi from ``num_points`` samples counted on a GPU.
 
     Any adapter counts, software ones (lavapipe) included; ``gpu`` picks
-    them (see ``estimate``). ``fallback=True``
-    counts on the CPU instead (the same value) when there is no adapter, and
-    when the device fails during the run the CPU finishes it; the next call
-    tries the GPU again with a new engine. ``fallback=False`` raises
-    ``NoDeviceError`` without an adapter and ``DeviceError`` when the device
-    fails. ``fallback`` is a ``bool`` (or ``numpy.bool_``).
+    them (see ``estimate``). ``fallback=True`` counts on the CPU (the same
+    value) when there is no adapter, and falls back from a failing device
+    as ``backend="auto"`` does: that call finishes on the CPU, and later
+    calls stay there until ``pi.close()`` (the Fallback section of the GPUs
+    page). ``fallback=False`` raises ``NoDeviceError`` without an adapter
+    and ``DeviceError`` when the device fails. ``fallback`` is a ``bool``
+    (or ``numpy.bool_``).
     """
     fallback_ = _checks.boolean(fallback, "fallback")
     n = _checks.count(num_points, "num_points")
     seed_ = _checks.seed(seed)
     gpu_ = _checks.gpu(gpu)
-    if not fallback_:
-        return 4.0 * get_engine("gpu", 0, gpu_).count_hits(seed_, 0, n) / n
-    try:
-        engine = get_engine("gpu", 0, gpu_)
-    except NoDeviceError:
-        return 4.0 * get_engine("cpu", 0).count_hits(seed_, 0, n) / n
-    return 4.0 * engine.count_hits(seed_, 0, n, fallback="cpu") / n
+    engine = get_engine(GPU_OR_CPU if fallback_ else "gpu", 0, gpu_)
+    return 4.0 * engine.count_hits(seed_, 0, n) / n
 
 
 def estimate(
@@ -124,7 +119,8 @@ def estimate(
     """Estimates pi from samples ``first .. first + num_points - 1`` and says how.
 
     ``backend``: ``"auto"`` (a hardware GPU if there is one, else the CPU;
-    a device that fails during the run hands it to the CPU), ``"cpu"``, or
+    a device that fails hands that call and later ones to the CPU, until
+    ``pi.close()``: the Fallback section of the GPUs page), ``"cpu"``, or
     ``"gpu"`` (any adapter, software ones included; ``NoDeviceError`` without
     one, ``DeviceError`` when it fails). ``threads``: CPU threads, ``None`` or
     ``0`` for one per core. ``seed=None`` draws a fresh seed from the OS.

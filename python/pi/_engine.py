@@ -34,21 +34,27 @@ import time
 from typing import Any, Callable, Optional
 
 from ._checks import BACKENDS
-from ._errors import DeviceError, NoDeviceError
+from ._errors import NoDeviceError
 from ._lib import check, ffi, lib, read_string
 
 __all__ = [
     "GPU_DEFAULT",
+    "GPU_OR_CPU",
     "MAX_OTHER_ENGINES",
     "OTHER_THREADS_PER_CORE",
     "Engine",
     "close",
-    "forget",
     "get_engine",
     "max_other_threads",
 ]
 
 _NAMES = {lib.PI_BACKEND_CPU: "cpu", lib.PI_BACKEND_GPU: "gpu"}
+
+#: The engine of ``approximate_pi_gpu(fallback=True)`` (``PI_BACKEND_GPU_OR_CPU``):
+#: any adapter, software ones included, else the CPU; the native engine
+#: falls back as ``"auto"`` does. Not a ``backend=`` of the API.
+GPU_OR_CPU = "gpu-or-cpu"
+_CODES = {**BACKENDS, GPU_OR_CPU: lib.PI_BACKEND_GPU_OR_CPU}
 
 #: The default GPU choice (``PI_GPU_DEFAULT``: what ``PI_GPU`` says).
 GPU_DEFAULT = int(lib.PI_GPU_DEFAULT)
@@ -86,9 +92,9 @@ class Engine:
     def __init__(self, backend: str, threads: int, gpu: int = GPU_DEFAULT) -> None:
         out = ffi.new("pi_engine **")
         if gpu == GPU_DEFAULT:
-            check(lib.pi_engine_new(BACKENDS[backend], threads, out))
+            check(lib.pi_engine_new(_CODES[backend], threads, out))
         else:
-            check(lib.pi_engine_new_on(BACKENDS[backend], threads, gpu, out))
+            check(lib.pi_engine_new_on(_CODES[backend], threads, gpu, out))
         self.raw = out[0]  # used for calls; does not own the engine
         # Owns the engine: pi_engine_free runs when this object is collected.
         self._owner: Any = ffi.gc(out[0], lib.pi_engine_free)
@@ -140,66 +146,38 @@ class Engine:
         return hits
 
     def count_hits(
-        self,
-        seed: int,
-        first: int,
-        count: int,
-        on_progress: ProgressHook = None,
-        fallback: str | None = None,
+        self, seed: int, first: int, count: int, on_progress: ProgressHook = None
     ) -> int:
         """Hits of samples ``first .. first + count - 1``; Ctrl-C stops it within 0.1 s.
 
         ``on_progress(samples)`` gets the samples counted since its last call,
-        at most 20 times a second. With ``fallback`` (a backend name), a
-        ``DeviceError`` drops this engine from the cache and counts the run
-        again on the default engine of ``fallback``: the same count (progress
-        goes on from where it was).
+        at most 20 times a second. A failing GPU is the native engine's to
+        handle: one that falls back finishes on the CPU, others raise.
         """
-        if count <= SMALL_RUN and on_progress is None and fallback is None:
+        if count <= SMALL_RUN and on_progress is None:
             return self.count_small(seed, first, count)
         if threading.current_thread() is not threading.main_thread():
-            return self.count_in_pieces(seed, first, count, on_progress, fallback)
+            return self.count_in_pieces(seed, first, count, on_progress)
         out = ffi.new("uint64_t *")
         watch = _Watch(on_progress)
-        engine = self
-        while True:
-            status = engine.count_native(seed, first, count, out, watch)
-            watch.raise_caught()
-            if not status:
-                return int(out[0])
-            try:
-                check(status)
-            except DeviceError:
-                if fallback is None or engine is not self:
-                    raise
-                forget(engine)
-                engine = get_engine(fallback, 0)
+        status = self.count_native(seed, first, count, out, watch)
+        watch.raise_caught()
+        check(status)
+        return int(out[0])
 
     def count_piece(self, seed: int, first: int, count: int, out: Any) -> int:
         """One plain native call: hits into ``out[0]``; returns the status."""
         return int(lib.pi_count_hits(self.raw, seed, first, count, out))
 
-    def count_in_pieces(
-        self, seed: int, first: int, count: int, on_progress: ProgressHook, fallback: str | None
-    ) -> int:
+    def count_in_pieces(self, seed: int, first: int, count: int, on_progress: ProgressHook) -> int:
         """``count_hits`` as plain native calls of about ``PIECE_SECONDS`` (other threads)."""
         hits = 0
         out = ffi.new("uint64_t *")
-        engine = self
         while count > 0:
-            piece = min(count, engine.piece)
+            piece = min(count, self.piece)
             start = time.perf_counter()
-            status = engine.count_piece(seed, first, piece, out)
-            if status:
-                try:
-                    check(status)
-                except DeviceError:
-                    if fallback is None or engine is not self:
-                        raise
-                    forget(engine)
-                    engine = get_engine(fallback, 0)
-                    continue
-            engine._measured(piece, time.perf_counter() - start)
+            check(self.count_piece(seed, first, piece, out))
+            self._measured(piece, time.perf_counter() - start)
             hits += int(out[0])
             first += piece
             count -= piece
@@ -274,7 +252,7 @@ class _Watch:
 
 
 # The cache. Lookups read `_engines` without a lock (a dict read is atomic);
-# `_lock` serializes making, evicting and forgetting engines.
+# `_lock` serializes making and evicting engines.
 _lock = threading.Lock()
 _Key = tuple[str, int, int]  # backend, threads, gpu
 _engines: dict[_Key, Engine] = {}
@@ -324,21 +302,12 @@ def _evict() -> None:
         _engines.pop(_others.pop(0), None)
 
 
-def forget(engine: Engine) -> None:
-    """Drops ``engine`` from the cache (its device failed): the next call makes a new one."""
-    with _lock:
-        if _engines.get(engine.key) is engine:
-            del _engines[engine.key]
-            if engine.key in _others:
-                _others.remove(engine.key)
-
-
 def close() -> None:
     """Releases every engine the package holds: their CPU threads and GPU devices.
 
     Each engine is freed once no call uses it (a call in flight keeps its own
-    until it returns); later calls make new engines. A GPU found missing is
-    looked for again.
+    until it returns); later calls make new engines. A GPU found missing, or
+    given up after a device failure, is tried again.
     """
     with _lock:
         _engines.clear()

@@ -152,11 +152,12 @@ def test_out_none_in_several_chunks_equals_out() -> None:
     assert np.array_equal(np.frombuffer(made, np.uint64), out)
 
 
-# --- fallback: a missing adapter or a device failure during the run goes to the CPU ----------
+# --- fallback: the native engine's, one rule for fallback=True and backend="auto" ----------
 
 
-#: The cache key of the default GPU engine.
+#: The cache keys of the default GPU engine and of the engine of ``fallback=True``.
 _GPU_KEY = ("gpu", 0, _engine.GPU_DEFAULT)
+_EITHER_KEY = (_engine.GPU_OR_CPU, 0, _engine.GPU_DEFAULT)
 
 
 class _FailingEngine(_engine.Engine):
@@ -177,17 +178,23 @@ class _FailingEngine(_engine.Engine):
         return 0
 
 
-def test_fallback_finishes_a_failed_run_on_the_cpu(monkeypatch) -> None:
-    failing = _FailingEngine()
-    monkeypatch.setitem(_engine._engines, _GPU_KEY, failing)
-    assert pi.approximate_pi_gpu(10**6, seed=42, fallback=True) == 3.143424
-    assert failing.calls == 1  # the device failed, the CPU counted the run
-    assert _engine._engines.get(_GPU_KEY) is not failing  # the next call makes a new one
-
+def test_fallback_is_one_native_engine_kept_across_calls(monkeypatch) -> None:
     failing = _FailingEngine()
     monkeypatch.setitem(_engine._engines, _GPU_KEY, failing)
     with pytest.raises(DeviceError):
         pi.approximate_pi_gpu(10**6, seed=42, fallback=False)
+    assert failing.calls == 1
+    assert _engine._engines.get(_GPU_KEY) is failing  # an explicit GPU request just raises
+
+    # fallback=True never touches the GPU engine: it has its own, of PI_BACKEND_GPU_OR_CPU,
+    # which falls back by itself and is kept (given up or not) until pi.close().
+    assert pi.approximate_pi_gpu(10**6, seed=42, fallback=True) == 3.143424
+    assert failing.calls == 1
+    either = _engine._engines[_EITHER_KEY]
+    assert pi.approximate_pi_gpu(10**6, seed=42) == 3.143424
+    assert _engine._engines[_EITHER_KEY] is either
+    pi.close()
+    assert _EITHER_KEY not in _engine._engines
 
 
 @posix_only

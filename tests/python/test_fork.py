@@ -145,6 +145,7 @@ def test_a_gpu_engine_in_a_child_is_exact_or_a_quick_device_error() -> None:
         n = 4 * _engine.lib.PI_GPU_MIN_SAMPLES
         want = pi.estimate(n, seed=3, backend="gpu")["hits"]
         parents = _engine.get_engine("gpu", 0)
+        either = _engine.get_engine(_engine.GPU_OR_CPU, 0)  # what approximate_pi_gpu uses
 
         def outcome(count):
             start = time.monotonic()
@@ -159,8 +160,8 @@ def test_a_gpu_engine_in_a_child_is_exact_or_a_quick_device_error() -> None:
                 outcome(lambda: parents.count_hits(3, 0, n)),
                 outcome(lambda: pi.estimate(n, seed=3, backend="gpu")["hits"]),
                 outcome(lambda: int(round(pi.approximate_pi_gpu(n, seed=3) * n / 4))),
-                # A device lost to the fork, with the CPU to fall back on: the same count.
-                outcome(lambda: parents.count_hits(3, 0, n, fallback="cpu")),
+                # A device lost to the fork, on an engine that falls back: the same count.
+                outcome(lambda: either.count_hits(3, 0, n)),
             ]
 
         print(json.dumps(in_child(child, timeout=60)))
@@ -169,8 +170,47 @@ def test_a_gpu_engine_in_a_child_is_exact_or_a_quick_device_error() -> None:
     for got, seconds in result:
         assert got in ("exact", "DeviceError"), result
         assert seconds < 2.0 or got == "exact", result
-    # A new engine in the child, and both ways of falling back, count exactly.
+    # A new engine in the child, and an engine that falls back, count exactly.
     assert [got for got, _ in result[1:]] == ["exact"] * 3, result
+
+
+@needs_fork
+@pytest.mark.usefixtures("gpu_available")
+def test_approximate_pi_gpu_stays_on_the_cpu_once_its_gpu_is_given_up() -> None:
+    # A device does not survive fork(): the parent's engine, kept in the child's cache,
+    # gives its GPU up there as it would after a device failure. The one rule: that call
+    # and the next ones count on the CPU with that very engine; pi.close() tries the GPU again.
+    result = run_script(
+        """
+        import json, pi
+        from pi import _engine
+
+        n = 4 * _engine.lib.PI_GPU_MIN_SAMPLES
+        want = pi.approximate_pi_cpu(n, seed=3)
+        key = (_engine.GPU_OR_CPU, 0, _engine.GPU_DEFAULT)
+        first = pi.approximate_pi_gpu(n, seed=3)
+        parents = _engine._engines[key]
+
+        def child():
+            _engine._engines[key] = parents
+            out = {"values": [pi.approximate_pi_gpu(n, seed=3) for _ in range(3)]}
+            out["kept"] = _engine._engines.get(key) is parents
+            out["backend"] = parents.backend
+            out["device"] = parents.describe()
+            pi.close()
+            out["after_close"] = pi.approximate_pi_gpu(n, seed=3)
+            out["new_backend"] = _engine._engines[key].backend
+            return out
+
+        print(json.dumps([want, first, parents.backend, in_child(child, timeout=60)]))
+        """
+    )
+    want, first, parent_backend, child = result
+    assert first == want and parent_backend == "gpu", result
+    assert child["values"] == [want] * 3 and child["after_close"] == want, child
+    assert child["kept"] and child["backend"] == "cpu", child
+    assert "GPU given up" in child["device"], child
+    assert child["new_backend"] == "gpu", child
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts threads in /proc")

@@ -108,6 +108,8 @@ try:
 except pi.NoDeviceError as e:
     out["estimate_gpu"] = "NoDeviceError"
 out["fallback"] = pi.approximate_pi_gpu(1000, seed=42)
+either = pi._engine._engines[(pi._engine.GPU_OR_CPU, 0, pi._engine.GPU_DEFAULT)]
+out["fallback_backend"] = either.backend
 auto = pi.estimate(1000, seed=42, backend="auto")
 out["auto_backend"] = auto["backend"]
 out["auto_hits"] = auto["hits"]
@@ -120,6 +122,7 @@ print(json.dumps(out))
     assert out["gpu_no_fallback"].startswith("NoDeviceError"), out
     assert out["estimate_gpu"] == "NoDeviceError"
     assert out["fallback"] == 4 * 794 / 1000
+    assert out["fallback_backend"] == "cpu"
     assert out["auto_backend"] == "cpu"
     assert out["auto_hits"] == 794
 

@@ -29,6 +29,7 @@ def test_declarations_come_from_the_header() -> None:
         lib.PI_ERROR_CANCELLED,
     ) == (0, 1, 2, 3, 4, 5)
     assert (lib.PI_BACKEND_AUTO, lib.PI_BACKEND_CPU, lib.PI_BACKEND_GPU) == (0, 1, 2)
+    assert lib.PI_BACKEND_GPU_OR_CPU == 3
     assert _lib.ffi.string(lib.pi_version()).decode() == pi.__version__
 
 
