@@ -72,6 +72,9 @@ struct Queue {
     stop: bool,
     /// Workers that have started their loop.
     started: usize,
+    /// The workers' kernel thread ids, where the system tells them (Linux;
+    /// room reserved before any starts): see [`wait_reaped`].
+    tids: Vec<u32>,
 }
 
 #[derive(Default)]
@@ -91,8 +94,12 @@ impl Shared {
     /// A worker's life: take the oldest job with tasks left, work on it,
     /// leave it; until the pool stops.
     fn serve(&self) {
+        let tid = own_tid();
         let mut q = self.lock();
         q.started += 1;
+        if let Some(tid) = tid.filter(|_| q.tids.len() < q.tids.capacity()) {
+            q.tids.push(tid); // within the reserved room: no allocation
+        }
         self.left.notify_all();
         loop {
             if q.stop {
@@ -136,8 +143,13 @@ impl Pool {
         workers
             .try_reserve_exact(threads)
             .map_err(|e| format!("no memory for {threads} thread handles: {e}"))?;
+        let mut tids = Vec::new();
+        tids.try_reserve_exact(threads)
+            .map_err(|e| format!("no memory for {threads} thread ids: {e}"))?;
+        let shared = Shared::default();
+        shared.lock().tids = tids;
         let mut pool = Pool {
-            shared: Arc::new(Shared::default()),
+            shared: Arc::new(shared),
             workers,
         };
         for i in 0..threads {
@@ -197,6 +209,29 @@ impl Drop for Pool {
         self.shared.work.notify_all();
         for worker in self.workers.drain(..) {
             let _ = worker.join();
+        }
+        wait_reaped(&self.shared.lock().tids);
+    }
+}
+
+/// This thread's kernel id (Linux: the name `/proc/thread-self` links to).
+fn own_tid() -> Option<u32> {
+    let link = std::fs::read_link("/proc/thread-self").ok()?;
+    link.file_name()?.to_str()?.parse().ok()
+}
+
+/// Waits (at most 100 ms in all) until the kernel has released the joined
+/// workers `tids`. A join returns when a thread's stack is free, a moment
+/// before the kernel removes the thread from the process (its
+/// `/proc/self/task` entry, its place under `ulimit -u`); after this the
+/// threads are gone by every count, so a new pool of the same size fits
+/// the same limits at once.
+fn wait_reaped(tids: &[u32]) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(100);
+    for tid in tids {
+        let task = format!("/proc/self/task/{tid}");
+        while std::path::Path::new(&task).exists() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_micros(20));
         }
     }
 }
