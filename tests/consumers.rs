@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{HIDDEN_GPU, build, have, leak_line, program, report, root, run, skip, valgrind, work_dir};
+use common::{HIDDEN_GPU, build, have, leak_line, no_gpu, program, report, root, run, valgrind, work_dir};
 
 #[test]
 fn c99_consumer() {
@@ -178,7 +178,7 @@ fn c_cancel_and_progress_on_a_gpu() {
         String::from_utf8_lossy(&out.stderr)
     );
     if out.status.code() == Some(77) {
-        skip(
+        no_gpu(
             "c_cancel_and_progress_on_a_gpu",
             "no GPU adapter (install mesa-vulkan-drivers for lavapipe)",
         );

@@ -102,7 +102,7 @@ fn fork_while_another_thread_looks_for_a_gpu() {
 /// in the loader. The library holds a fork off until the listing is done.
 #[test]
 fn fork_while_another_thread_lists_gpus() {
-    if !have("cc") {
+    if !can_fork("fork_while_another_thread_lists_gpus") {
         return;
     }
     let out = fork_case("gpu-list", false);

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{HIDDEN_GPU, build, have, program, report, run_within};
+use common::{HIDDEN_GPU, build, emulator_cannot, have, program, report, run_within};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -28,7 +28,8 @@ fn limits_case(case: &str) -> String {
 
 #[test]
 fn a_refused_thread_count_is_refused_ten_times_and_leaves_nothing_behind() {
-    if !have("cc") {
+    let test = "a_refused_thread_count_is_refused_ten_times_and_leaves_nothing_behind";
+    if emulator_cannot(test, "qemu-user ignores RLIMIT_AS") || !have("cc") {
         return;
     }
     let out = limits_case("refusal");
