@@ -117,7 +117,8 @@ impl<'a> Watch<'a> {
         if self.cancel.epoch() != self.epoch {
             return Err(Error::Cancelled("pi_engine_cancel was called on the engine".into()));
         }
-        if self.progress.is_some() && self.last_report.elapsed() >= PROGRESS_INTERVAL {
+        // The report at `done == total` is `finish`'s alone: it comes once.
+        if self.progress.is_some() && self.done < self.total && self.last_report.elapsed() >= PROGRESS_INTERVAL {
             self.report(self.done)?;
         }
         Ok(())
@@ -140,5 +141,29 @@ impl<'a> Watch<'a> {
         } else {
             Err(Error::Cancelled("the progress callback returned non-zero".into()))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The last piece ends a call after the interval: its advance reports
+    /// nothing, and `finish` reports `done == total` once.
+    #[test]
+    fn the_final_report_comes_once() {
+        let cancel = Cancel::default();
+        let mut seen = Vec::new();
+        let mut record = |done: u64, total: u64| {
+            seen.push((done, total));
+            true
+        };
+        let mut watch = Watch::new(&cancel, 10, Some(&mut record));
+        std::thread::sleep(PROGRESS_INTERVAL);
+        watch.advance(4).unwrap();
+        std::thread::sleep(PROGRESS_INTERVAL);
+        watch.advance(6).unwrap();
+        watch.finish().unwrap();
+        assert_eq!(seen, [(4, 10), (10, 10)]);
     }
 }
