@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,30 @@ def start_python(*args: str) -> subprocess.Popen[str]:
         preexec_fn=_default_sigint if os.name == "posix" else None,
         cwd=DATA,
     )
+
+
+def interrupt_call(statement: str, after: float) -> tuple[str, float, str]:
+    """Runs ``import pi; STATEMENT`` in a child, sends it Ctrl-C ``after`` seconds
+    into the call, and returns the line it printed then (``"interrupted\\n"`` when
+    the call raised ``KeyboardInterrupt``), the seconds that took, and its stderr."""
+    code = (
+        "import pi\n"
+        "print('start', flush=True)\n"
+        "try:\n"
+        f"    {statement}\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted', flush=True)\n"
+    )
+    proc = start_python("-c", code)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "start\n"
+        time.sleep(after)
+        assert proc.poll() is None, proc.communicate()
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        line = proc.stdout.readline()
+        elapsed = time.monotonic() - sent
+        _stdout, stderr = proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+    return line, elapsed, stderr

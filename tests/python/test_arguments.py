@@ -3,15 +3,13 @@
 
 from __future__ import annotations
 
-import signal
-import time
 from typing import Any
 
 import numpy as np
 import pytest
 
 import pi
-from _helpers import posix_only, start_python
+from _helpers import interrupt_call, posix_only
 from pi import _checks, _engine, _lib, _result
 from pi._errors import DeviceError
 
@@ -200,25 +198,7 @@ def test_fallback_is_one_native_engine_kept_across_calls(monkeypatch) -> None:
 @posix_only
 def test_ctrl_c_stops_a_huge_out_none_request_at_once() -> None:
     # 2**30 batches of 2**17 samples: an 8 GiB array that would take hours to fill.
-    code = (
-        "import sys, pi\n"
-        "print('start', flush=True)\n"
-        "try:\n"
-        "    pi.count_hits_batched(2**17, 2**30, seed=1, backend='cpu')\n"
-        "except KeyboardInterrupt:\n"
-        "    print('interrupted', flush=True)\n"
-    )
-    proc = start_python("-c", code)
-    try:
-        assert proc.stdout is not None and proc.stdout.readline() == "start\n"
-        time.sleep(1.5)
-        assert proc.poll() is None, proc.communicate()
-        sent = time.monotonic()
-        proc.send_signal(signal.SIGINT)
-        line = proc.stdout.readline()  # the KeyboardInterrupt caught
-        elapsed = time.monotonic() - sent
-        _stdout, stderr = proc.communicate(timeout=10)
-    finally:
-        proc.kill()
+    statement = "pi.count_hits_batched(2**17, 2**30, seed=1, backend='cpu')"
+    line, elapsed, stderr = interrupt_call(statement, 1.5)
     assert line == "interrupted\n", stderr
     assert elapsed < 0.5, f"took {elapsed:.2f} s to stop"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import pi
-from _helpers import child_env, posix_only, require_all, start_python
+from _helpers import child_env, interrupt_call, posix_only, require_all
 from pi import _api, _engine
 from pi._lib import lib
 
@@ -56,28 +55,12 @@ def test_an_exception_in_the_progress_hook_stops_the_run_and_comes_back() -> Non
 @posix_only
 @pytest.mark.parametrize("backend", ["cpu", "auto"])
 def test_ctrl_c_stops_a_long_estimate_within_0_3_s(backend: str) -> None:
-    code = (
-        "import pi\n"
-        "print('start', flush=True)\n"
-        "try:\n"
-        f"    pi.estimate(10**13, seed=1, backend={backend!r})\n"
-        "except KeyboardInterrupt:\n"
-        "    print('interrupted', flush=True)\n"
-    )
     worst = 0.0
     for _ in range(3):
-        proc = start_python("-c", code)
-        try:
-            assert proc.stdout is not None and proc.stdout.readline() == "start\n"
-            time.sleep(1.0)
-            assert proc.poll() is None, proc.communicate()
-            sent = time.monotonic()
-            proc.send_signal(signal.SIGINT)
-            line = proc.stdout.readline()
-            worst = max(worst, time.monotonic() - sent)
-            _stdout, stderr = proc.communicate(timeout=10)
-        finally:
-            proc.kill()
+        line, elapsed, stderr = interrupt_call(
+            f"pi.estimate(10**13, seed=1, backend={backend!r})", 1.0
+        )
+        worst = max(worst, elapsed)
         assert line == "interrupted\n", stderr
     what = f"Ctrl-C during pi.estimate({backend!r})"
     print(f"\n[reliability] {what}: stopped within {worst * 1e3:.0f} ms")
