@@ -38,21 +38,24 @@ fn cpp_consumer() {
     assert!(run(&mut program(&exe)).contains("all checks passed"));
 }
 
+/// Builds the Fortran test `tests/fortran/<program>.f90` with the module and
+/// the tests' `check` (tests/fortran/checks.f90), as `name`.
+fn fortran_test(program: &str, name: &str) -> std::path::PathBuf {
+    let source = format!("tests/fortran/{program}.f90");
+    build(
+        "gfortran",
+        &["-std=f2008", "-Wall", "-Werror", "-fcheck=all"],
+        &["include/pi.f90", "tests/fortran/checks.f90", &source],
+        name,
+    )
+}
+
 #[test]
 fn fortran_consumer() {
     if !have("gfortran") {
         return;
     }
-    let exe = build(
-        "gfortran",
-        &["-std=f2008", "-Wall", "-Werror", "-fcheck=all"],
-        &[
-            "include/pi.f90",
-            "tests/fortran/checks.f90",
-            "tests/fortran/consumer.f90",
-        ],
-        "fortran",
-    );
+    let exe = fortran_test("consumer", "fortran");
     assert!(run(&mut program(&exe)).contains("all checks passed"));
 }
 
@@ -197,16 +200,7 @@ fn fortran_cancel_and_progress() {
     if !have("gfortran") {
         return;
     }
-    let exe = build(
-        "gfortran",
-        &["-std=f2008", "-Wall", "-Werror", "-fcheck=all"],
-        &[
-            "include/pi.f90",
-            "tests/fortran/checks.f90",
-            "tests/fortran/progress.f90",
-        ],
-        "fortran-progress",
-    );
+    let exe = fortran_test("progress", "fortran-progress");
     assert!(run(&mut program(&exe)).contains("Fortran cancel and progress: all checks passed"));
 }
 
